@@ -1,0 +1,86 @@
+"""Checks across rows and files: duplicated keys, unknown members and items, shares, dates, sums."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from claims.engine.periods import period_end, period_of, period_start
+from claims.intake.rows import ParsedTable
+from claims.policy.schema import Policy
+from claims.problems import Problem
+
+
+def check_members(table: ParsedTable) -> list[Problem]:
+    return _duplicates(table, ("member_id",), "会员编号")
+
+
+def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[str]) -> list[Problem]:
+    known = set(member_ids)
+    problems = _duplicates(table, ("member_id", "item", "period"), "同一会员、同一项目、同一互助期的参保")
+    for parsed in table.rows:
+        e = parsed.record
+        if e.member_id not in known:
+            problems.append(Problem("INPUT_UNKNOWN_MEMBER", f"会员编号“{e.member_id}”不在会员名单中",
+                                    *table.where(parsed.row, "member_id")))
+        item = policy.item(e.item)
+        if item is None:
+            codes = "、".join(i.code for i in policy.items)
+            problems.append(Problem("INPUT_UNKNOWN_ITEM", f"保障项目“{e.item}”不在策略“{policy.scheme.code}”中（可用：{codes}）",
+                                    *table.where(parsed.row, "item")))
+        elif e.shares > item.max_shares:
+            problems.append(Problem("INPUT_TOO_MANY_SHARES", f"份数 {e.shares} 超过该项目的上限 {item.max_shares} 份",
+                                    *table.where(parsed.row, "shares")))
+        if period_of(policy, e.start_date) != e.period:
+            problems.append(Problem(
+                "INPUT_START_OUTSIDE_PERIOD",
+                f"保障起始日 {e.start_date} 不在互助期 {e.period}（{period_start(policy, e.period)} 至 "
+                f"{period_end(policy, e.period)}）内", *table.where(parsed.row, "start_date")))
+    return problems
+
+
+def check_claims(table: ParsedTable, member_ids: Iterable[str]) -> list[Problem]:
+    known = set(member_ids)
+    problems = _duplicates(table, ("claim_id",), "申请编号")
+    for parsed in table.rows:
+        c = parsed.record
+        where = lambda field, row=parsed.row: table.where(row, field)  # noqa: E731
+        if c.member_id not in known:
+            problems.append(Problem("INPUT_UNKNOWN_MEMBER", f"会员编号“{c.member_id}”不在会员名单中", *where("member_id")))
+        parts = c.insurance_paid + c.self_pay_in_scope + c.self_pay_out_of_scope
+        if parts != c.total_cost:
+            problems.append(Problem(
+                "INPUT_COST_SUM",
+                f"医保统筹支付 {c.insurance_paid} + 个人自付 {c.self_pay_in_scope} + 个人自费 {c.self_pay_out_of_scope}"
+                f" = {parts}，与医疗总费用 {c.total_cost} 不符", *where("total_cost")))
+        if c.discharge_date < c.admission_date:
+            problems.append(Problem("INPUT_DISCHARGE_BEFORE_ADMISSION",
+                                    f"出院日期 {c.discharge_date} 早于入院日期 {c.admission_date}", *where("discharge_date")))
+        for field, label in (("admission_date", "入院日期"), ("discharge_date", "出院日期"),
+                             ("diagnosis_date", "确诊日期")):
+            day: date | None = getattr(c, field)
+            if field == "diagnosis_date" and parsed.raw.get("diagnosis_date") in (None, ""):
+                continue
+            if day is not None and day > c.submitted_date:
+                problems.append(Problem("INPUT_DATE_AFTER_SUBMISSION",
+                                        f"{label} {day} 晚于申请日期 {c.submitted_date}", *where(field)))
+    return problems
+
+
+def _duplicates(table: ParsedTable, fields: tuple[str, ...], what: str) -> list[Problem]:
+    """Duplicated keys among the cells as submitted, so a row with another problem is still compared."""
+    positions = [table.header_index.get(field) for field in fields]
+    if None in positions:
+        return []
+    first_row: dict[tuple, int] = {}
+    problems = []
+    for number, cells in table.raw_rows:
+        key = tuple(str(cells[i]).strip() if i < len(cells) and cells[i] is not None else "" for i in positions)
+        if not all(key):
+            continue
+        if key in first_row:
+            problems.append(Problem("INPUT_DUPLICATE_KEY", f"{what}重复（第 {first_row[key]} 行已有）",
+                                    *table.where(number, fields[-1] if len(fields) == 1 else fields[1])))
+        else:
+            first_row[key] = number
+    return problems

@@ -1,0 +1,1 @@
+"""Files out: calculation results, payout workbook, bank file, notice letters."""

@@ -1,0 +1,132 @@
+"""``claims calculate`` and ``claims policy`` through the installed command, as auditors and tests drive them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.conftest import POLICIES, ROOT
+
+ACCEPTANCE = sorted(p for p in (ROOT / "tests" / "acceptance").iterdir() if p.is_dir())
+SHARED = ROOT.parent / "shared" / "acceptance"
+
+
+def claims(*args, cwd=None) -> subprocess.CompletedProcess:
+    command = shutil.which("claims", path=str(Path(sys.executable).parent)) or "claims"
+    return subprocess.run([command, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+
+def scenario_args(folder: Path) -> list:
+    policy = (folder / "policy.txt").read_text().strip()
+    return ["--policy", POLICIES / f"{policy}.yaml", "--members", folder / "members.csv",
+            "--enrollments", folder / "enrollments.csv", "--claims", folder / "claims.csv"]
+
+
+@pytest.mark.parametrize("folder", ACCEPTANCE, ids=lambda p: p.name)
+def test_acceptance_scenario(folder):
+    done = claims("calculate", *scenario_args(folder))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (folder / "expected.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/acceptance is not beside this checkout")
+def test_shared_acceptance_scenarios_all_pass():
+    done = subprocess.run([sys.executable, ROOT / "scripts" / "check_acceptance.py", *sorted(SHARED.iterdir())],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith(f"{len([p for p in SHARED.iterdir() if p.is_dir()])} passed, 0 failed")
+
+
+def test_json_carries_explanations_and_xlsx_reads_back(tmp_path):
+    folder = ROOT / "tests" / "acceptance" / "hz_bands_caps_stacking"
+    done = claims("calculate", *scenario_args(folder), "--format", "json")
+    lines = json.loads(done.stdout)["lines"]
+    capped = next(line for line in lines if line["claim_id"] == "A3" and line["benefit"] == "medical_subsidy")
+    assert capped["amount"] == "13000.00" and capped["reason"] == "CAPPED"
+    assert "实补 13,000.00 元" in capped["explanation_text"]
+    assert capped["explanation"]["item_cap_before"] == "13000.00"
+    assert capped["explanation"]["item_cap_after"] == "0.00"
+    out = tmp_path / "result.xlsx"
+    assert claims("calculate", *scenario_args(folder), "--out", out).returncode == 0
+    sheet = load_workbook(out).active
+    assert [c.value for c in sheet[1]][:6] == ["申请编号", "会员编号", "互助期", "保障项目", "保障责任", "补助金额（元）"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    expected = list(csv.DictReader(io.StringIO((folder / "expected.csv").read_text(encoding="utf-8"))))
+    assert [(r[0], r[4], f"{r[5]:.2f}") for r in rows] == [(e["claim_id"], e["benefit"], e["amount"]) for e in expected]
+    assert sheet["F2"].number_format == "#,##0.00"
+
+
+def test_output_does_not_depend_on_input_row_order(tmp_path):
+    folder = ROOT / "tests" / "acceptance" / "bj_shares_waiting_cover_end"
+    for name in ("members.csv", "enrollments.csv", "claims.csv"):
+        header, *rows = (folder / name).read_text(encoding="utf-8").splitlines()
+        (tmp_path / name).write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    shutil.copy(folder / "policy.txt", tmp_path / "policy.txt")
+    assert claims("calculate", *scenario_args(tmp_path)).stdout == (folder / "expected.csv").read_text(encoding="utf-8")
+
+
+def test_invalid_input_exits_2_with_located_messages_and_writes_nothing(tmp_path):
+    folder = ROOT / "tests" / "acceptance" / "hz_bands_caps_stacking"
+    bad = (folder / "claims.csv").read_text(encoding="utf-8").replace("32088.00", "32088.001").replace(
+        "2025-04-09", "2025-03-09")
+    (tmp_path / "claims.csv").write_text(bad, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    args = scenario_args(folder)
+    args[args.index(folder / "claims.csv")] = tmp_path / "claims.csv"
+    done = claims("calculate", *args, "--out", out)
+    assert done.returncode == 2
+    assert not out.exists()
+    assert f"{tmp_path / 'claims.csv'}:2:total_cost: [INPUT_MONEY_PRECISION]" in done.stderr
+    assert f"{tmp_path / 'claims.csv'}:3:discharge_date: [INPUT_DISCHARGE_BEFORE_ADMISSION]" in done.stderr
+
+
+def test_policy_check_passes_the_shipped_policies_and_refuses_a_bad_one():
+    done = claims("policy", "check", POLICIES / "hangzhou.yaml", POLICIES / "beijing.yaml")
+    assert done.returncode == 0 and "通过" in done.stdout
+    bad = ROOT / "tests" / "policy" / "bad" / "rate_above_one.yaml"
+    done = claims("policy", "check", bad)
+    assert done.returncode == 2
+    assert f"{bad}:18: [POLICY_RATE_RANGE]" in done.stderr
+
+
+def test_policy_show_is_a_readable_chinese_summary():
+    done = claims("policy", "show", POLICIES / "hangzhou.yaml")
+    assert done.returncode == 0
+    for text in ("杭州市在职职工医疗互助保障", "住院和规定病种门诊自负医疗费补助", "36 元", "30,200 元",
+                 "20,000 元–50,000 元  60%", "50,000 元以上        70%", "起付线：1,000 元（每期累计）", "等待期：连续保障第 1–90 天不予补助",
+                 "择高给付：重大疾病补助、原位癌补助"):
+        assert text in done.stdout, text
+
+
+@pytest.mark.parametrize("policy", ["hangzhou", "beijing"])
+def test_policy_test_cases_of_the_shipped_policies_pass(policy):
+    done = claims("policy", "test", POLICIES / f"{policy}.yaml")
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip().splitlines()[-1].endswith("passed, 0 failed")
+
+
+def test_policy_cases_cover_every_benefit_kind_and_every_reason_code():
+    from claims.engine.reasons import Reason
+    text = "".join((POLICIES / "tests" / f"{p}.yaml").read_text(encoding="utf-8") for p in ("hangzhou", "beijing"))
+    assert {r.value for r in Reason if f"reason: {r.value}" not in text} == set()
+    for benefit in ("medical_subsidy", "living_allowance", "critical_illness", "inpatient_allowance", "women_invasive"):
+        assert f"benefit: {benefit}, amount: 0.00" in text or f"benefit: {benefit}, amount: " in text
+
+
+def test_a_failing_policy_case_is_reported_with_the_difference(tmp_path):
+    case = (POLICIES / "tests" / "beijing.yaml").read_text(encoding="utf-8").replace("amount: 840.00", "amount: 841.00")
+    (tmp_path / "beijing_wrong.yaml").write_text(case, encoding="utf-8")
+    done = claims("policy", "test", POLICIES / "beijing.yaml", tmp_path / "beijing_wrong.yaml")
+    assert done.returncode == 1
+    assert "缺少：C1 allowance inpatient_allowance 841.00" in done.stdout
+    assert "多出：C1 allowance inpatient_allowance 840.00" in done.stdout
