@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,34 @@ from claims.problems import ProblemsFound
 
 class Refused(click.ClickException):
     exit_code = 2
+
+
+def _refuse(refusal) -> None:
+    click.echo(f"拒绝：{refusal.message} [{refusal.code}]", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _work(ctx: click.Context, initialised: bool = True):
+    """One unit of work on the database: committed whole or not at all; refusals exit 1, bad input 2."""
+    from claims.store.database import NotInitialised, Store, check_initialised
+    from claims.workflow.errors import Refusal
+
+    store = Store(ctx.obj["db"])
+    try:
+        if initialised:
+            check_initialised(store.engine)
+        with store.session() as session:
+            yield session
+    except NotInitialised as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    except Refusal as refusal:
+        _refuse(refusal)
+    except ProblemsFound as found:
+        _fail(found)
+    finally:
+        store.dispose()
 
 
 def _fail(problems: ProblemsFound) -> None:
@@ -164,3 +193,234 @@ def demo(out: str) -> None:
         run_demo(Path(out), say=click.echo)
     except ProblemsFound as found:
         _fail(found)
+
+
+# --- the service-center workflow ---------------------------------------------------------------------------
+
+@main.group("db")
+def db_group() -> None:
+    """The database (SQLite file by default; any SQLAlchemy URL with --db)."""
+
+
+@db_group.command("init")
+@click.pass_context
+def db_init(ctx: click.Context) -> None:
+    """Create the database, or upgrade it to the newest schema (migrations)."""
+    from claims.store.database import init_database
+
+    revision = init_database(ctx.obj["db"])
+    click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}）")
+
+
+@main.group()
+def users() -> None:
+    """Users and their roles: clerk, reviewer, finance, auditor."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["clerk", "reviewer", "finance", "auditor"]),
+              help="clerk 经办员；reviewer 审核员；finance 财务；auditor 审计。")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, role: str) -> None:
+    """Add a user, or give an existing user one more role. The first user of a new database may be
+    added by anyone; later ones by a clerk."""
+    from claims.workflow.users import ROLES, add_user
+
+    with _work(ctx) as session:
+        user = add_user(session, ctx.obj["user"], name, role)
+        roles = "、".join(ROLES[r] for r in user.role.split(","))
+    click.echo(f"用户 {name} 的角色：{roles}")
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["members", "enrollments", "claims"]))
+@click.argument("file", type=click.Path())
+@click.option("--policy", "policy_file", type=click.Path(), help="策略文件；导入参保名单时必需。")
+@click.option("--errors-out", type=click.Path(), help="有错误时，把原始各行加一列中文错误说明写入此 XLSX 文件。")
+@click.pass_context
+def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | None, errors_out: str | None) -> None:
+    """Import members, enrollments or claims: the whole file or nothing; the same file twice changes nothing."""
+    from claims.policy import read_policy
+    from claims.workflow.imports import KIND_NAMES, import_file, write_errors_workbook
+
+    policy = None
+    if policy_file:
+        try:
+            policy = read_policy(policy_file).policy
+        except ProblemsFound as found:
+            _fail(found)
+    with _work(ctx) as session:
+        result = import_file(session, kind, file, ctx.obj["user"], policy)
+        if result.problems:
+            session.rollback()
+    if result.problems:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        if errors_out:
+            write_errors_workbook(result, errors_out)
+            click.echo(f"错误说明已写入 {errors_out}，请基层工会改正后重新提交", err=True)
+        click.echo(f"{file}：共 {len(result.problems)} 个问题，未导入任何一行。", err=True)
+        sys.exit(2)
+    click.echo(f"{file}：{result.rows} 行{KIND_NAMES[kind]}，新增 {result.added}，未变 {result.unchanged}"
+               + (f"，退回后重新提交 {result.resubmitted}" if result.resubmitted else "")
+               + (f"（导入记录 {result.import_id}）" if result.import_id else "（内容均已在库中，未写入任何内容）"))
+
+
+@main.group()
+def batch() -> None:
+    """Calculation batches: create, list, show, mark paid."""
+
+
+@batch.command("create")
+@click.option("--policy", "policy_file", required=True, type=click.Path(), help="策略文件（YAML）。")
+@click.option("--period", required=True, type=int, help="互助期，如 2025。")
+@click.option("--name", default="", help="批次名称（默认：2025 年度第 N 批）。")
+@click.option("--claim", "claim_ids", multiple=True, help="只计算这些申请（可重复）；默认该互助期全部已受理的申请。")
+@click.pass_context
+def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...]) -> None:
+    """Calculate the period's received claims against the settled ledger; prints the batch id."""
+    from claims.policy import read_policy
+    from claims.workflow.batches import create_batch
+
+    try:
+        loaded = read_policy(policy_file)
+    except ProblemsFound as found:
+        _fail(found)
+    with _work(ctx) as session:
+        created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
+                               progress=lambda message: click.echo(message, err=True))
+    click.echo(f"批次 {created.id}（{created.name}）：{created.claim_count} 件申请，{created.line_count} 行结果，"
+               f"拟补助合计 {created.total_fen / 100:,.2f} 元", err=True)
+    click.echo(created.id)
+
+
+@batch.command("list")
+@click.option("--period", type=int, help="只列出该互助期的批次。")
+@click.pass_context
+def batch_list(ctx: click.Context, period: int | None) -> None:
+    """Batches with id, period, state and totals."""
+    from claims.workflow.views import batch_table
+
+    with _work(ctx) as session:
+        click.echo(batch_table(session, ctx.obj["user"], period))
+
+
+@batch.command("show")
+@click.argument("batch_id", type=int)
+@click.pass_context
+def batch_show(ctx: click.Context, batch_id: int) -> None:
+    """One batch: its policy, totals per item, claims by state."""
+    from claims.workflow.views import batch_summary
+
+    with _work(ctx) as session:
+        click.echo(batch_summary(session, ctx.obj["user"], batch_id))
+
+
+@main.command()
+@click.argument("claim_id")
+@click.pass_context
+def explain(ctx: click.Context, claim_id: str) -> None:
+    """A claim's current result lines with their explanation, to read out on the telephone."""
+    from claims.workflow.views import claim_explanation
+
+    with _work(ctx) as session:
+        click.echo(claim_explanation(session, ctx.obj["user"], claim_id))
+
+
+@main.group()
+def review() -> None:
+    """The review workbook: export a batch for review, import the decisions."""
+
+
+@review.command("export")
+@click.argument("batch_id", type=int)
+@click.option("-o", "--out", required=True, type=click.Path(), help="审核表 XLSX 文件。")
+@click.pass_context
+def review_export(ctx: click.Context, batch_id: int, out: str) -> None:
+    """Write the batch's review sheet: computed cells locked, a 通过/退回/不予补助 drop-down per claim."""
+    from claims.workflow.review import export_review
+
+    with _work(ctx) as session:
+        count = export_review(session, batch_id, out, ctx.obj["user"])
+    click.echo(f"审核表已写入 {out}：批次 {batch_id}，{count} 件申请")
+
+
+@review.command("import")
+@click.argument("file", type=click.Path(exists=True))
+@click.pass_context
+def review_import(ctx: click.Context, file: str) -> None:
+    """Apply the decisions of a filled review sheet (all or none)."""
+    from claims.workflow.decisions import DECISION_NAMES
+    from claims.workflow.review import import_review
+
+    with _work(ctx) as session:
+        done = import_review(session, file, ctx.obj["user"])
+    summary = "，".join(f"{DECISION_NAMES[k]} {v} 件" for k, v in sorted(done.decided.items()))
+    click.echo(f"批次 {done.batch_id} 的审核结论已导入：{summary}")
+
+
+@main.group()
+def claim() -> None:
+    """One claim: decide, correct."""
+
+
+@claim.command("decide")
+@click.argument("claim_id")
+@click.option("--approve", "decision", flag_value="approve", help="通过。")
+@click.option("--return", "decision", flag_value="return", help="退回（补充材料后可重新提交）。")
+@click.option("--refuse", "decision", flag_value="refuse", help="不予补助（须写备注）。")
+@click.option("--note", default="", help="备注。")
+@click.pass_context
+def claim_decide(ctx: click.Context, claim_id: str, decision: str | None, note: str) -> None:
+    """Decide one calculated claim."""
+    from claims.workflow.decisions import DECISION_NAMES, decide
+
+    if decision is None:
+        raise Refused("请选择 --approve、--return 或 --refuse 之一")
+    with _work(ctx) as session:
+        decide(session, claim_id, decision, ctx.obj["user"], note)
+    click.echo(f"申请 {claim_id}：{DECISION_NAMES[decision]}")
+
+
+@claim.command("correct")
+@click.argument("claim_id")
+@click.option("--set", "sets", multiple=True, required=True, help="字段=值，可重复，如 --set self_pay_in_scope=5000.00")
+@click.option("--reason", required=True, help="更正原因（必填，记入审计日志）。")
+@click.pass_context
+def claim_correct(ctx: click.Context, claim_id: str, sets: tuple[str, ...], reason: str) -> None:
+    """Correct a settled claim; later claims of the member's period are re-evaluated; top-ups and recoveries listed."""
+    from claims.workflow.corrections import correct, parse_sets
+    from claims.workflow.views import adjustment_table
+
+    with _work(ctx) as session:
+        done = correct(session, claim_id, parse_sets(list(sets)), reason, ctx.obj["user"])
+        click.echo(f"申请 {claim_id} 已更正（更正批次 {done.batch.id}）。")
+        click.echo(adjustment_table(done.adjustments))
+
+
+@main.group()
+def audit() -> None:
+    """Audit: verify the audit log."""
+
+
+@audit.command("verify-log")
+@click.pass_context
+def audit_verify_log(ctx: click.Context) -> None:
+    """Check the hash chain of the audit log; exit 1 naming any altered, deleted or reordered entry."""
+    from claims.workflow.audit_log import verify
+    from claims.workflow.users import require
+
+    with _work(ctx) as session:
+        require(session, ctx.obj["user"], "audit")
+        count, breaks = verify(session)
+    if breaks:
+        for found in breaks:
+            click.echo(f"第 {found.seq} 条：[{found.code}] {found.message}", err=True)
+        click.echo(f"审计日志共 {count} 条，发现 {len(breaks)} 处问题。", err=True)
+        sys.exit(1)
+    click.echo(f"审计日志完好：共 {count} 条记录，哈希链首尾相接。")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,7 @@ from claims.engine.caps import apply_caps
 from claims.engine.checks import check
 from claims.engine.context import Assessment, Context
 from claims.engine.coverage import CoverIndex
-from claims.engine.ledger import Ledger
+from claims.engine.ledger import Count, Ledger
 from claims.engine.model import Calculation, Claim, Enrollment, Explanation, Member, ResultLine, Step
 from claims.engine.periods import claim_deadline
 from claims.engine.reasons import Reason
@@ -49,8 +49,7 @@ def calculate(
 def _evaluate_claim(ctx: Context, claim: Claim, code_sets) -> list[ResultLine]:
     member = ctx.members[claim.member_id]
     refusal = _claim_level(ctx, claim)
-    if claim.invoice_no:
-        ctx.ledger.invoices.add(claim.invoice_no)
+    ctx.ledger.register_invoice(claim.invoice_no, claim.claim_id)
     if refusal is not None:
         period, step = refusal
         return [ResultLine(claim.claim_id, claim.member_id, period, "", "", ZERO, Reason(step.code),
@@ -67,8 +66,9 @@ def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Step] | None:
     if claim.submitted_date > deadline:
         return period, Step(Reason.LATE_SUBMISSION.value,
                             {"submitted": claim.submitted_date, "deadline": deadline, "period": period})
-    if claim.invoice_no and claim.invoice_no in ctx.ledger.invoices:
-        return period, Step(Reason.DUPLICATE_INVOICE.value, {"invoice_no": claim.invoice_no})
+    holder = ctx.ledger.duplicate_of(claim.invoice_no, claim.claim_id)
+    if holder is not None:
+        return period, Step(Reason.DUPLICATE_INVOICE.value, {"invoice_no": claim.invoice_no, "holder": holder})
     return None
 
 
@@ -133,20 +133,15 @@ def _settle(ctx: Context, a: Assessment) -> ResultLine:
                           Explanation(tuple(a.steps)), a.order)
     counts = ctx.ledger.member_period(claim.member_id, a.period)
     paid, reason, caps = apply_caps(ctx, a, counts)
-    if a.base_counted is not None:
-        counts.base[a.benefit.code] = counts.base.get(a.benefit.code, ZERO) + a.base_counted
-    if a.days_counted is not None:
-        counts.days[a.benefit.code] = counts.days.get(a.benefit.code, 0) + a.days_counted
-    if paid > 0:
-        counts.item_paid[a.item.code] = counts.item_paid.get(a.item.code, ZERO) + paid
-        counts.total_paid += paid
-        if isinstance(a.benefit, LumpSum):
-            if a.benefit.once_per == "period":
-                counts.lump_paid.add(a.benefit.code)
-            else:
-                ctx.ledger.lifetime(claim.member_id).add(a.benefit.code)
-            if a.item.ends_cover_on_payout:
-                counts.cover_ended.add(a.item.code)
-                a.steps.append(Step("cover_ends", {"item_name": a.item.name, "period": a.period}, a.item.reference))
+    count = counted(a, paid)
+    ctx.ledger.record(count)
+    if paid > 0 and count.ends_cover:
+        a.steps.append(Step("cover_ends", {"item_name": a.item.name, "period": a.period}, a.item.reference))
     return ResultLine(claim.claim_id, claim.member_id, a.period, a.item.code, a.benefit.code, paid, reason,
-                      Explanation(tuple(a.steps), **caps), a.order)
+                      Explanation(tuple(a.steps), **caps), a.order, count)
+
+
+def counted(a: Assessment, paid) -> Count:
+    lump = isinstance(a.benefit, LumpSum)
+    return Count(a.claim.member_id, a.period, a.item.code, a.benefit.code, paid, a.base_counted, a.days_counted,
+                 a.benefit.once_per if lump else None, lump and a.item.ends_cover_on_payout)

@@ -88,6 +88,7 @@ class ResultLine:
     reason: Reason | None
     explanation: Explanation
     order: tuple[int, int] = (-1, -1)  # policy position (item, benefit), for sorting
+    counted: Any = None  # claims.engine.ledger.Count when the line passed every check, else None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,197 @@
+"""Tables of the service-center workflow (SQLAlchemy 2, typed ORM). Money is integer fen, never a float."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64))  # comma-separated: clerk, reviewer, finance, auditor
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportRecord(Base):
+    """One imported file: who, when, what, and its content hash."""
+
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    resubmitted: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(18))
+    gender: Mapped[str] = mapped_column(String(8))
+    birth_date: Mapped[date] = mapped_column(Date)
+    unit: Mapped[str] = mapped_column(String(200), index=True)
+    bank_name: Mapped[str] = mapped_column(String(200), default="")
+    bank_account: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    row_sha256: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+
+
+class EnrollmentRow(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("member_id", "item", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.member_id"), index=True)
+    item: Mapped[str] = mapped_column(String(40))
+    period: Mapped[int] = mapped_column(Integer)
+    shares: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    row_sha256: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+
+
+class ClaimRow(Base):
+    """The current version of a claim; earlier versions are kept in claim_versions."""
+
+    __tablename__ = "claims"
+    claim_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)  # optimistic lock and claim version
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.member_id"), index=True)
+    event_type: Mapped[str] = mapped_column(String(24))
+    admission_date: Mapped[date] = mapped_column(Date)
+    discharge_date: Mapped[date] = mapped_column(Date, index=True)
+    diagnosis_date: Mapped[date] = mapped_column(Date)
+    hospital_level: Mapped[int] = mapped_column(Integer)
+    diagnoses: Mapped[str] = mapped_column(String(400))
+    procedures: Mapped[str] = mapped_column(String(400), default="")
+    total_cost_fen: Mapped[int] = mapped_column(BigInteger)
+    insurance_paid_fen: Mapped[int] = mapped_column(BigInteger)
+    self_pay_in_scope_fen: Mapped[int] = mapped_column(BigInteger)
+    self_pay_out_of_scope_fen: Mapped[int] = mapped_column(BigInteger)
+    invoice_no: Mapped[str] = mapped_column(String(60), default="")
+    submitted_date: Mapped[date] = mapped_column(Date)
+    row_sha256: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), nullable=True, index=True)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("users.name"), nullable=True)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ClaimVersion(Base):
+    """Every version a claim has had: what it was, who changed it, and why."""
+
+    __tablename__ = "claim_versions"
+    __table_args__ = (UniqueConstraint("claim_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    fields_json: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Batch(Base):
+    """A calculation run: everything needed to re-run it is stored with it."""
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # regular | correction
+    name: Mapped[str] = mapped_column(String(200))
+    period: Mapped[int] = mapped_column(Integer, index=True)
+    state: Mapped[str] = mapped_column(String(16))  # calculated | paid
+    policy_name: Mapped[str] = mapped_column(String(255))
+    policy_text: Mapped[str] = mapped_column(Text)
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(32))
+    inputs_json: Mapped[str] = mapped_column(Text)
+    ledger_before_json: Mapped[str] = mapped_column(Text)
+    claim_count: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ResultLineRow(Base):
+    __tablename__ = "result_lines"
+    __table_args__ = (Index("ix_result_lines_claim_current", "claim_id", "current"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"))
+    claim_version: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    period: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(40))
+    benefit: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)  # order within the batch's output
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    explanation_json: Mapped[str] = mapped_column(Text)
+    # what the line adds to the ledger when its claim is settled (null when it failed a check)
+    counted: Mapped[bool] = mapped_column(Boolean)
+    base_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lump_scope: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ends_cover: Mapped[bool] = mapped_column(Boolean, default=False)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)  # false once a correction superseded it
+
+
+class Adjustment(Base):
+    """A top-up (补发) or recovery (追回) found by a correction; paid lines are never changed in place."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)  # the correction batch
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"))
+    member_id: Mapped[str] = mapped_column(String(40))
+    period: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(40))
+    benefit: Mapped[str] = mapped_column(String(40))
+    before_fen: Mapped[int] = mapped_column(BigInteger)
+    after_fen: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # top_up | recovery
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained log of every change: who, when, what, why."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    details_json: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))

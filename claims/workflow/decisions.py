@@ -1,0 +1,46 @@
+"""Review decisions on calculated claims: approve (通过), return for documents (退回), refuse (不予补助)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from claims.store.models import Batch, ClaimRow, ImportRecord
+from claims.workflow import audit_log
+from claims.workflow.errors import Refusal
+from claims.workflow.users import require
+
+DECISIONS = {"approve": "approved", "return": "returned", "refuse": "refused"}
+DECISION_NAMES = {"approve": "通过", "return": "退回", "refuse": "不予补助"}
+STATE_NAMES = {"received": "已受理", "calculated": "已计算", "approved": "已通过", "returned": "已退回",
+               "refused": "不予补助", "paid": "已支付"}
+
+
+def decide(session: Session, claim_id: str, decision: str, user: str, note: str = "",
+           expected_version: int | None = None) -> ClaimRow:
+    """Record one decision. ``expected_version``: the version the reviewer saw; a claim changed since
+    (by a concurrent decision) is refused rather than overwritten."""
+    require(session, user, "decide")
+    claim = session.get(ClaimRow, claim_id)
+    if claim is None:
+        raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
+    if expected_version is not None and claim.version != expected_version:
+        raise Refusal("CLAIM_CHANGED", f"申请 {claim_id} 在审核表导出后已被处理过，本次决定未生效；请重新导出审核表")
+    if claim.state != "calculated":
+        raise Refusal("CLAIM_STATE", f"申请 {claim_id} 的状态是“{STATE_NAMES[claim.state]}”，只有“已计算”的申请可以审核")
+    if decision == "approve":
+        batch = session.get(Batch, claim.batch_id)
+        importer = session.get(ImportRecord, claim.import_id).imported_by
+        if user in (importer, batch.created_by):
+            raise Refusal("FOUR_EYES", f"{user} 导入了该申请或创建了批次 {batch.id}，不能审核通过（须由另一人审核）")
+    if decision == "refuse" and not note.strip():
+        raise Refusal("NOTE_REQUIRED", "不予补助须在备注中写明理由")
+    claim.state = DECISIONS[decision]
+    claim.decided_by, claim.decision_note = user, note
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Refusal("CLAIM_CHANGED", f"申请 {claim_id} 已被他人同时处理，本次决定未生效，请刷新后重试") from None
+    audit_log.append(session, user, f"claim.{decision}", "claim", claim_id,
+                     {"state": claim.state, "batch_id": claim.batch_id, "version": claim.version}, note)
+    return claim

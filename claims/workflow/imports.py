@@ -1,0 +1,218 @@
+"""Importing members, enrollments and claims: atomic, idempotent, conflicts reported, never overwritten.
+
+A file with any problem imports nothing. The same file twice changes nothing. A changed row for a key
+that already exists is a conflict — except a claim that was returned (退回) for documents: its row is a
+resubmission, which makes a new version and puts the claim back to ``received``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claims.engine import Claim, Member
+from claims.intake.checks import check_claims, check_enrollments, check_members
+from claims.intake.rows import Parsed, ParsedTable, parse_table
+from claims.intake.tables import read_table
+from claims.policy.schema import Policy
+from claims.problems import Problem, ProblemsFound
+from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
+from claims.store.records import claim_fields, claim_record, member_record
+from claims.workflow import audit_log
+from claims.workflow.users import require
+
+KIND_NAMES = {"members": "会员", "enrollments": "参保", "claims": "申请"}
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file: str
+    rows: int = 0
+    added: int = 0
+    unchanged: int = 0
+    resubmitted: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    import_id: int | None = None
+    table: ParsedTable | None = None
+
+
+def row_sha256(record: Any) -> str:
+    """Hash of a row's meaning (not its spelling): the same member from CSV or XLSX hashes the same."""
+    if isinstance(record, Claim):
+        data = claim_fields(record)
+    elif isinstance(record, Member):
+        data = {k: str(v) for k, v in member_record(record).items()}
+    else:
+        data = {"member_id": record.member_id, "item": record.item, "period": record.period,
+                "shares": record.shares, "start_date": record.start_date.isoformat()}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def import_file(session: Session, kind: str, path: str | Path, user: str, policy: Policy | None = None,
+                today: date | None = None) -> ImportResult:
+    """Validate the whole file, then write all of it or nothing. Problems are returned, not raised."""
+    require(session, user, "import")
+    result = ImportResult(kind, str(path))
+    try:
+        table = parse_table(read_table(path), kind, today or date.today())
+    except ProblemsFound as found:
+        result.problems = found.problems
+        return result
+    result.table, result.rows = table, len(table.raw_rows)
+    problems = list(table.problems)
+    if not problems:
+        problems += _cross_checks(session, kind, table, policy)
+    plan = _plan(session, kind, table, result, user) if not problems else []
+    problems += result.problems
+    result.problems = sorted(problems, key=lambda p: (p.line or 0))
+    if result.problems:
+        result.added = result.unchanged = result.resubmitted = 0
+        return result
+    if not plan:
+        return result  # every row already stored as it is: nothing to write, not even an import record
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    record = ImportRecord(kind=kind, file_name=Path(path).name, file_sha256=digest, rows=result.rows,
+                          added=result.added, unchanged=result.unchanged, resubmitted=result.resubmitted,
+                          imported_by=user, imported_at=audit_log.now())
+    session.add(record)
+    session.flush()
+    result.import_id = record.id
+    for action in plan:
+        action(record.id)
+    session.flush()
+    audit_log.append(session, user, f"import.{kind}", "import", record.id,
+                     {"file": record.file_name, "sha256": digest, "rows": result.rows, "added": result.added,
+                      "unchanged": result.unchanged, "resubmitted": result.resubmitted})
+    return result
+
+
+def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Policy | None) -> list[Problem]:
+    if kind == "members":
+        return check_members(table)
+    known = set(session.scalars(select(MemberRow.member_id)))
+    if kind == "enrollments":
+        if policy is None:
+            return [Problem("IMPORT_POLICY_REQUIRED", "导入参保名单须用 --policy 指定策略文件（用于核对保障项目和份数）", table.file)]
+        return check_enrollments(table, policy, known)
+    return check_claims(table, known)
+
+
+def _plan(session: Session, kind: str, table: ParsedTable, result: ImportResult, user: str) -> list:
+    """Decide, row by row, what to write; conflicts become problems. Nothing is written here."""
+    actions = []
+    for parsed in table.rows:
+        digest = row_sha256(parsed.record)
+        existing = _existing(session, kind, parsed.record)
+        if existing is None:
+            actions.append(_adder(session, kind, parsed, digest))
+            result.added += 1
+        elif existing.row_sha256 == digest and not (kind == "claims" and existing.state == "returned"):
+            result.unchanged += 1
+        elif kind == "claims" and existing.state == "returned":
+            actions.append(_resubmitter(session, existing, parsed, digest, user))
+            result.resubmitted += 1
+        else:
+            result.problems.append(_conflict(kind, table, parsed, existing))
+    return actions
+
+
+def _existing(session: Session, kind: str, record):
+    if kind == "members":
+        return session.get(MemberRow, record.member_id)
+    if kind == "claims":
+        return session.get(ClaimRow, record.claim_id)
+    return session.scalars(select(EnrollmentRow).where(
+        EnrollmentRow.member_id == record.member_id, EnrollmentRow.item == record.item,
+        EnrollmentRow.period == record.period)).first()
+
+
+def _adder(session: Session, kind: str, parsed: Parsed, digest: str):
+    record = parsed.record
+
+    def add(import_id: int) -> None:
+        if kind == "members":
+            session.add(MemberRow(**member_record(record), row_sha256=digest, import_id=import_id))
+        elif kind == "enrollments":
+            session.add(EnrollmentRow(member_id=record.member_id, item=record.item, period=record.period,
+                                      shares=record.shares, start_date=record.start_date, row_sha256=digest,
+                                      import_id=import_id))
+        else:
+            session.add(ClaimRow(**claim_record(record), state="received", row_sha256=digest, import_id=import_id))
+    return add
+
+
+def _resubmitter(session: Session, existing: ClaimRow, parsed: Parsed, digest: str, user: str):
+    def resubmit(import_id: int) -> None:
+        session.add(ClaimVersion(claim_id=existing.claim_id, version=existing.version,
+                                 fields_json=json.dumps(claim_fields(existing), ensure_ascii=False),
+                                 reason="退回后重新提交", created_by=user, created_at=audit_log.now()))
+        for name, value in claim_record(parsed.record).items():
+            setattr(existing, name, value)
+        existing.state, existing.batch_id, existing.row_sha256, existing.import_id = "received", None, digest, import_id
+        existing.decided_by, existing.decision_note = None, ""
+    return resubmit
+
+
+def _conflict(kind: str, table: ParsedTable, parsed: Parsed, existing) -> Problem:
+    record = parsed.record
+    if kind == "claims":
+        what = f"申请编号“{record.claim_id}”已存在（状态：{existing.state}），内容与本次不同；已受理的申请只能用 claims claim correct 更正"
+        return Problem("IMPORT_CONFLICT", what, *table.where(parsed.row, "claim_id"))
+    if kind == "members":
+        stored = {k: str(v) for k, v in _member_columns(existing).items()}
+        new = {k: str(v) for k, v in member_record(record).items()}
+        changed = "、".join(f"{name}（原为“{stored[name]}”，本次“{new[name]}”）" for name in new if stored[name] != new[name])
+        return Problem("IMPORT_CONFLICT", f"会员编号“{record.member_id}”已存在，内容不同：{changed}；不会覆盖，请核实",
+                       *table.where(parsed.row, "member_id"))
+    return Problem("IMPORT_CONFLICT",
+                   f"会员“{record.member_id}”在 {record.period} 年度“{record.item}”的参保已存在（{existing.shares} 份，"
+                   f"{existing.start_date} 起），内容不同；不会覆盖，请核实", *table.where(parsed.row, "member_id"))
+
+
+def _member_columns(row: MemberRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in member_record(Member("", "", "", "", date.min, "")).keys()}
+
+
+def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
+    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    by_row: dict[int, list[str]] = {}
+    for problem in result.problems:
+        by_row.setdefault(problem.line or 1, []).append(
+            f"{problem.column}：{problem.message}" if problem.column else problem.message)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "错误说明"
+    table = result.table
+    header = (table.header if table else []) + ["错误说明（请按说明改正后重新提交）"]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    if 1 in by_row:
+        sheet.append([""] * (len(header) - 1) + ["；".join(by_row[1])])
+    red = PatternFill("solid", fgColor="FFE0E0")
+    for number, cells in (table.raw_rows if table else []):
+        messages = by_row.get(number, [])
+        sheet.append([_cell(c) for c in cells] + [""] * (len(header) - 1 - len(cells)) + ["；".join(messages)])
+        if messages:
+            for cell in sheet[sheet.max_row]:
+                cell.fill = red
+        sheet.cell(sheet.max_row, len(header)).alignment = Alignment(wrap_text=True)
+    sheet.column_dimensions[sheet.cell(1, len(header)).column_letter].width = 80
+    sheet.freeze_panes = "A2"
+    book.save(out)
+
+
+def _cell(value: Any) -> Any:
+    return value if isinstance(value, (str, int, date)) or value is None else str(value)
+

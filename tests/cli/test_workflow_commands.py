@@ -1,0 +1,83 @@
+"""The README's walk-through, command by command, on SQLite: init, users, import, batch, review, decide,
+correct, explain, audit. Checks what a newcomer would see."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from openpyxl import load_workbook
+
+from tests.conftest import POLICIES, ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+def run(tmp_path, *args, user=None, ok=True):
+    env = {**os.environ, "CLAIMS_DB": f"sqlite:///{tmp_path / 'claims.db'}"}
+    env.pop("CLAIMS_USER", None)
+    if user:
+        env["CLAIMS_USER"] = user
+    done = subprocess.run([sys.executable, "-m", "claims.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    if ok:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_walkthrough_from_an_empty_folder(tmp_path):
+    policy = POLICIES / "hangzhou.yaml"
+    assert "尚未初始化" in run(tmp_path, "batch", "list", user="x", ok=False).stderr
+    run(tmp_path, "db", "init")
+    run(tmp_path, "db", "init")  # upgrading an up-to-date database is harmless
+    run(tmp_path, "users", "add", "小王", "--role", "clerk")
+    for name, role in (("李审核", "reviewer"), ("张会计", "finance"), ("赵审计", "auditor")):
+        run(tmp_path, "users", "add", name, "--role", role, user="小王")
+    refused = run(tmp_path, "users", "add", "某人", "--role", "clerk", user="李审核", ok=False)
+    assert refused.returncode == 1 and "ROLE_REFUSED" in refused.stderr
+
+    assert "新增 8" in run(tmp_path, "import", "members", EXAMPLES / "members.csv", user="小王").stdout
+    run(tmp_path, "import", "enrollments", EXAMPLES / "enrollments.csv", "--policy", policy, user="小王")
+    run(tmp_path, "import", "claims", EXAMPLES / "claims.csv", user="小王")
+    again = run(tmp_path, "import", "claims", EXAMPLES / "claims.csv", user="小王")
+    assert "新增 0，未变 12" in again.stdout
+
+    created = run(tmp_path, "batch", "create", "--policy", policy, "--period", "2025", user="小王")
+    batch_id = created.stdout.strip()
+    assert batch_id == "1" and "12 件申请" in created.stderr
+    assert "120,900.00" in run(tmp_path, "batch", "list", user="赵审计").stdout
+
+    review = tmp_path / "review.xlsx"
+    run(tmp_path, "review", "export", batch_id, "-o", review, user="李审核")
+    book = load_workbook(review)
+    sheet = book["审核表"]
+    for row in range(4, sheet.max_row + 1):
+        sheet.cell(row, 14).value = "通过"
+    book.save(review)
+    assert "通过 12 件" in run(tmp_path, "review", "import", review, user="李审核").stdout
+
+    explained = run(tmp_path, "explain", "2025-0007", user="赵审计").stdout
+    assert "30,200.00 元" in explained and "已达到本期最高补助限额" in explained
+
+    corrected = run(tmp_path, "claim", "correct", "2025-0003", "--set", "self_pay_in_scope=7000.00",
+                    "--set", "total_cost=53500.00", "--reason", "医院退回多收费用", user="小王")
+    # 2025-0003: 9,000 → 7,000 in scope: (7,000 − 1,000) × 50% = 3,000, was 4,000 → recover 1,000
+    assert "2025-0003" in corrected.stdout and "-1,000.00  追回" in corrected.stdout
+    assert "追回 1,000.00 元" in corrected.stdout
+
+    decided = run(tmp_path, "claim", "decide", "2025-0001", "--refuse", "--note", "重复", user="李审核", ok=False)
+    assert decided.returncode == 1 and "只有“已计算”的申请可以审核" in decided.stderr
+    assert "审计日志完好" in run(tmp_path, "audit", "verify-log", user="赵审计").stdout
+
+
+def test_an_invalid_import_writes_the_errors_workbook_and_exits_2(tmp_path):
+    run(tmp_path, "db", "init")
+    run(tmp_path, "users", "add", "小王", "--role", "clerk")
+    bad = tmp_path / "members.csv"
+    bad.write_text((EXAMPLES / "members.csv").read_text(encoding="utf-8-sig").replace("王丽", ""), encoding="utf-8")
+    errors = tmp_path / "errors.xlsx"
+    done = run(tmp_path, "import", "members", bad, "--errors-out", errors, user="小王", ok=False)
+    assert done.returncode == 2 and f"{bad}:2:姓名: [INPUT_REQUIRED]" in done.stderr
+    rows = list(load_workbook(errors).active.iter_rows(values_only=True))
+    assert rows[1][-1] == "姓名：必填项为空" and len(rows) == 9

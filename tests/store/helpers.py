@@ -1,0 +1,53 @@
+"""Helpers for store tests: users, imports of a scenario folder, approving a batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from claims.policy import read_policy
+from claims.store.models import ClaimRow
+from claims.workflow.batches import create_batch
+from claims.workflow.decisions import decide
+from claims.workflow.imports import import_file
+from claims.workflow.users import add_user
+from tests.conftest import POLICIES, ROOT
+
+SCENARIOS = ROOT / "tests" / "acceptance"
+CLERK, REVIEWER, FINANCE, AUDITOR = "小王", "李审核", "张会计", "赵审计"
+
+
+def add_users(store) -> None:
+    with store.session() as s:
+        add_user(s, None, CLERK, "clerk")
+        for name, role in ((REVIEWER, "reviewer"), (FINANCE, "finance"), (AUDITOR, "auditor")):
+            add_user(s, CLERK, name, role)
+
+
+def policy(name: str = "hangzhou"):
+    return read_policy(POLICIES / f"{name}.yaml")
+
+
+def import_folder(store, folder: Path, policy_name: str, claims_file: Path | None = None) -> None:
+    loaded = policy(policy_name)
+    for kind in ("members", "enrollments", "claims"):
+        path = claims_file if kind == "claims" and claims_file else folder / f"{kind}.csv"
+        with store.session() as s:
+            result = import_file(s, kind, path, CLERK, loaded.policy)
+            assert not result.problems, result.problems
+
+
+def batch_and_approve(store, policy_name: str, period: int = 2025) -> int:
+    with store.session() as s:
+        batch = create_batch(s, policy(policy_name), period, CLERK)
+        batch_id = batch.id
+    with store.session() as s:
+        for claim_id in s.scalars(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)):
+            decide(s, claim_id, "approve", REVIEWER)
+    return batch_id
+
+
+def count(store, model) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
