@@ -1,52 +1,96 @@
-"""``claims demo``: run the whole flow on examples/ into one folder and say where each file is."""
+"""``claims demo``: the whole service-center flow on examples/ into one folder, then where each file is.
+
+It goes the way a service center would: a fresh database, four users, the three files imported, a
+batch, the review workbook exported, filled in and imported back (approve, or refuse a claim refused as
+a whole, with its reason as the note), then the payout workbook, the bank file and the letters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
-from claims.engine import calculate
-from claims.intake import read_inputs
+from openpyxl import load_workbook
+
 from claims.policy import read_policy
-from exports.lines import write_csv, write_json, write_xlsx
+from claims.store.database import Store, init_database
+from claims.workflow.batches import batch_lines, create_batch
+from claims.workflow.imports import import_file
+from claims.workflow.review import FIRST_ROW, SHEET, export_review, import_review
+from claims.workflow.users import add_user
+from exports.commands import export_bank, export_letters, export_payouts
 
 PROJECT = Path(__file__).resolve().parent.parent
+CLERK, REVIEWER, FINANCE = "经办员小王", "审核员李敏", "财务张会计"
+WHOLE_CLAIM_REFUSALS = {"LATE_SUBMISSION": "超过申请截止日期", "DUPLICATE_INVOICE": "发票已报销过"}
 
 
-@dataclass
-class DemoReport:
-    folder: Path
-    steps: list[str] = field(default_factory=list)
-    files: list[tuple[str, Path]] = field(default_factory=list)
-
-
-def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | None = None) -> DemoReport:
+def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | None = None) -> list[tuple[str, Path]]:
     examples = examples or PROJECT / "examples"
     out.mkdir(parents=True, exist_ok=True)
-    report = DemoReport(out)
+    database = out / "claims.db"
+    for stale in out.glob("claims.db*"):
+        stale.unlink()
+    url = f"sqlite:///{database}"
+    init_database(url)
+    store = Store(url)
     loaded = read_policy(PROJECT / "policies" / "hangzhou.yaml")
-    say(f"1. 策略 {loaded.policy.scheme.name}：校验通过（sha256 {loaded.sha256[:12]}…）")
-    inputs = read_inputs(loaded.policy, examples / "members.csv", examples / "enrollments.csv",
-                         examples / "claims.csv", today=date.today())
-    say(f"2. 读入 {len(inputs.members)} 名会员、{len(inputs.enrollments)} 条参保、{len(inputs.claims)} 件申请：全部通过校验")
-    result = calculate(loaded.policy, inputs.members, inputs.enrollments, inputs.claims)
-    total = sum((line.amount for line in result.lines), Decimal("0.00"))
-    refused = sum(1 for line in result.lines if line.amount == 0)
-    say(f"3. 计算完成：{len(result.lines)} 行结果，补助合计 {total:,.2f} 元，{refused} 行不予补助或为零")
-    for name, label, writer in (("results.csv", "计算结果（CSV，对账用）", "csv"),
-                                ("results.json", "计算结果及说明（JSON）", "json"),
-                                ("results.xlsx", "计算结果（Excel，含中文说明）", "xlsx")):
-        path = out / name
-        if writer == "xlsx":
-            write_xlsx(result.lines, str(path))
-        else:
-            with path.open("w", encoding="utf-8", newline="") as handle:
-                (write_csv if writer == "csv" else write_json)(result.lines, handle)
-        report.files.append((label, path))
+    files: list[tuple[str, Path]] = [("数据库（SQLite）", database)]
+    try:
+        with store.session() as s:
+            add_user(s, None, CLERK, "clerk")
+            add_user(s, CLERK, REVIEWER, "reviewer")
+            add_user(s, CLERK, FINANCE, "finance")
+            add_user(s, CLERK, "审计员赵工", "auditor")
+        say(f"1. 新建数据库 {database}，添加经办员、审核员、财务、审计四个用户")
+        for kind, label in (("members", "会员"), ("enrollments", "参保"), ("claims", "申请")):
+            with store.session() as s:
+                result = import_file(s, kind, examples / f"{kind}.xlsx", CLERK, loaded.policy)
+            if result.problems:
+                raise RuntimeError("\n".join(str(p) for p in result.problems))
+            say(f"2. 导入{label} {examples / f'{kind}.xlsx'}：{result.added} 条")
+        with store.session() as s:
+            batch = create_batch(s, loaded, 2025, CLERK)
+            batch_id = batch.id
+            refusals = {line.claim_id: WHOLE_CLAIM_REFUSALS[line.reason] for line in batch_lines(s, batch_id)
+                        if not line.item and line.reason in WHOLE_CLAIM_REFUSALS}
+        say(f"3. 计算批次 {batch_id}：{batch.claim_count} 件申请，{batch.line_count} 行结果，"
+            f"拟补助 {batch.total_fen / 100:,.2f} 元")
+        review = out / "审核表.xlsx"
+        with store.session() as s:
+            export_review(s, batch_id, review, REVIEWER)
+        _fill_review(review, refusals)
+        with store.session() as s:
+            done = import_review(s, review, REVIEWER)
+        say(f"4. 审核表 {review} 已填写并导入：通过 {done.decided.get('approve', 0)} 件，"
+            f"不予补助 {done.decided.get('refuse', 0)} 件（整件不予补助的申请）")
+        files.append(("审核表（已填写）", review))
+        say("5. 导出：")
+        with store.session() as s:
+            export_payouts(s, batch_id, out / "发放表.xlsx", FINANCE, True, lambda m: say("   " + m))
+            export_bank(s, batch_id, out / "银行转账.csv", FINANCE, lambda m: say("   " + m))
+            export_letters(s, batch_id, out / "补助通知书.pdf", FINANCE, None, lambda m: say("   " + m))
+        files += [("发放表（汇总、明细、待补账号、分单位）", out / "发放表.xlsx"), ("银行转账文件", out / "银行转账.csv"),
+                  ("补助通知书（PDF，按单位排列）", out / "补助通知书.pdf")]
+    finally:
+        store.dispose()
     say("输出文件：")
-    for label, path in report.files:
+    for label, path in files:
         say(f"  {label}：{path}")
-    return report
+    say(f"接着可以试：claims --db {url} --user 审计员赵工 explain 2025-0007")
+    return files
+
+
+def _fill_review(path: Path, refusals: dict[str, str]) -> None:
+    """What the reviewer does by hand: a decision (and a note for refusals) on every row."""
+    book = load_workbook(path)
+    sheet = book[SHEET]
+    header = [cell.value for cell in sheet[FIRST_ROW - 1]]
+    decision, note = header.index("审核结论") + 1, header.index("备注") + 1
+    for row in range(FIRST_ROW, sheet.max_row + 1):
+        claim_id = sheet.cell(row, 1).value
+        if claim_id in refusals:
+            sheet.cell(row, decision).value, sheet.cell(row, note).value = "不予补助", refusals[claim_id]
+        else:
+            sheet.cell(row, decision).value = "通过"
+    book.save(path)

@@ -11,6 +11,8 @@ import pytest
 from claims.engine import Claim, Enrollment, Member
 from claims.policy import parse_policy, read_policy
 
+pytest_plugins = ["tests.databases"]
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import POLICIES, ROOT
 
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "tests" / "fixtures" / "small"
 
 
 def run(tmp_path, *args, user=None, ok=True):

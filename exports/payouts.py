@@ -1,0 +1,136 @@
+"""The payout workbook for finance (SPEC §7): a summary of control totals per unit and item, a detail
+sheet with one row per approved claim, claims lacking a bank account on a sheet of their own, and
+optionally one sheet per unit. Written in openpyxl's write-only mode so 100,000 rows stay small."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
+from openpyxl.utils import get_column_letter
+
+from claims.money import ZERO
+from claims.workflow.payouts import PayoutClaim, PayoutData, mask_id
+
+MONEY_FORMAT = "#,##0.00"
+NO_ACCOUNT = "（无银行账号）"
+
+
+class _Styles:
+    def __init__(self, book: Workbook):
+        self.money = NamedStyle("money", number_format=MONEY_FORMAT)
+        self.header = NamedStyle("header", font=Font(bold=True), fill=PatternFill("solid", fgColor="DDEBF7"),
+                                 alignment=Alignment(horizontal="center", vertical="center", wrap_text=True))
+        self.total = NamedStyle("total_money", number_format=MONEY_FORMAT, font=Font(bold=True))
+        self.title = NamedStyle("title", font=Font(bold=True, size=14))
+        self.warn = NamedStyle("warn", fill=PatternFill("solid", fgColor="FCE4D6"))
+        for style in (self.money, self.header, self.total, self.title, self.warn):
+            book.add_named_style(style)
+
+
+def _cell(sheet, value, style=None):
+    cell = WriteOnlyCell(sheet, value=value)
+    if style is not None:
+        cell.style = style
+    return cell
+
+
+def _prepare(sheet, widths: list[int], header_row: int) -> None:
+    """Freeze the header, set widths, print landscape fitted to the page width with the header repeated."""
+    sheet.freeze_panes = f"A{header_row + 1}"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+
+
+def detail_header(data: PayoutData) -> list[str]:
+    return ["申请编号", "会员编号", "姓名", "身份证号", "单位", *(f"{name}（元）" for _, name in data.items),
+            "合计（元）", "开户行", "银行账号"]
+
+
+def _detail_sheet(book: Workbook, styles: _Styles, title: str, data: PayoutData, claims: list[PayoutClaim],
+                  step: Callable[[], None]) -> None:
+    sheet = book.create_sheet(title)
+    header = detail_header(data)
+    _prepare(sheet, [14, 12, 10, 22, 28] + [18] * len(data.items) + [14, 24, 24], 1)
+    sheet.append([_cell(sheet, h, styles.header) for h in header])
+    for claim in claims:
+        row = [claim.claim.claim_id, claim.member.member_id, claim.member.name, mask_id(claim.member.id_number),
+               claim.member.unit]
+        cells = [_cell(sheet, v) for v in row]
+        cells += [_cell(sheet, claim.per_item[code], styles.money) for code, _ in data.items]
+        cells.append(_cell(sheet, claim.total, styles.money))
+        if claim.has_account:
+            cells += [_cell(sheet, claim.member.bank_name), _cell(sheet, claim.member.bank_account)]
+        else:
+            cells += [_cell(sheet, claim.member.bank_name, styles.warn), _cell(sheet, NO_ACCOUNT, styles.warn)]
+        sheet.append(cells)
+        step()
+    total_cells = [_cell(sheet, "合计", styles.header)] + [_cell(sheet, None) for _ in range(4)]
+    total_cells += [_cell(sheet, sum((c.per_item[code] for c in claims), ZERO), styles.total) for code, _ in data.items]
+    total_cells.append(_cell(sheet, sum((c.total for c in claims), ZERO), styles.total))
+    sheet.append(total_cells)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(claims) + 1}"
+
+
+def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: date) -> None:
+    sheet = book.create_sheet("汇总")
+    items = data.items
+    header = ["单位", "申请数", "人数", *(f"{name}（元）" for _, name in items), "合计（元）"]
+    _prepare(sheet, [32, 10, 10] + [20] * len(items) + [16], 4)
+    batch = data.batch
+    sheet.append([_cell(sheet, f"{data.policy.scheme.name} 补助发放汇总表", styles.title)])
+    sheet.append([f"批次 {batch.id}（{batch.name}），{batch.period} 年度；导出日期 {issued}；金额单位：元"])
+    sheet.append([f"签发机构：{data.policy.scheme.issuer}"])
+    sheet.append([_cell(sheet, h, styles.header) for h in header])
+    units = data.by_unit()
+    for unit, claims in units.items():
+        sheet.append([unit, len(claims), len({c.member.member_id for c in claims}),
+                      *(_cell(sheet, sum((c.per_item[code] for c in claims), ZERO), styles.money) for code, _ in items),
+                      _cell(sheet, sum((c.total for c in claims), ZERO), styles.money)])
+    sheet.append([_cell(sheet, "总计", styles.header), len(data.claims), len({c.member.member_id for c in data.claims}),
+                  *(_cell(sheet, sum((c.per_item[code] for c in data.claims), ZERO), styles.total) for code, _ in items),
+                  _cell(sheet, data.total, styles.total)])
+    without = [c for c in data.claims if not c.has_account and c.total > 0]
+    sheet.append([])
+    sheet.append(["控制数", "件数", "人数", "金额（元）"])
+    paid_by_bank = [c for c in data.claims if c.has_account and c.total > 0]
+    for label, claims in (("银行转账（见银行文件）", paid_by_bank), ("缺银行账号，待补后另行发放（见“待补银行账号”表）", without),
+                          ("补助为零（仅通知，不发放）", [c for c in data.claims if c.total == 0])):
+        sheet.append([label, len(claims), len({c.member.member_id for c in claims}),
+                      _cell(sheet, sum((c.total for c in claims), ZERO), styles.money)])
+    sheet.auto_filter.ref = f"A4:{get_column_letter(len(header))}{4 + len(units)}"
+
+
+def write_payouts(data: PayoutData, out: str | Path, by_unit: bool = False, issued: date | None = None,
+                  step: Callable[[], None] = lambda: None) -> dict[str, Decimal | int]:
+    """Write the workbook; returns the control figures it shows."""
+    book = Workbook(write_only=True)
+    styles = _Styles(book)
+    _summary_sheet(book, styles, data, issued or date.today())
+    _detail_sheet(book, styles, "明细", data, data.claims, step)
+    without = [c for c in data.claims if not c.has_account and c.total > 0]
+    _detail_sheet(book, styles, "待补银行账号", data, without, lambda: None)
+    if by_unit:
+        for unit, claims in data.by_unit().items():
+            _detail_sheet(book, styles, _sheet_title(unit), data, claims, lambda: None)
+    book.save(out)
+    return {"claims": len(data.claims), "members": len({c.member.member_id for c in data.claims}),
+            "total": data.total, "without_account": len(without),
+            "without_account_total": sum((c.total for c in without), ZERO)}
+
+
+def _sheet_title(unit: str) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in unit)
+    return cleaned[:31] or "单位"

@@ -1,0 +1,31 @@
+"""``claims demo`` on examples/: every file is produced and the totals agree with each other."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from decimal import Decimal
+
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+
+def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
+    out = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "claims.cli", "demo", "-o", out], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in ("claims.db", "审核表.xlsx", "发放表.xlsx", "银行转账.csv", "补助通知书.pdf"):
+        assert (out / name).is_file(), name
+    summary = {row[0]: row for row in load_workbook(out / "发放表.xlsx")["汇总"].iter_rows(values_only=True) if row[0]}
+    grand = Decimal(str(summary["总计"][-1]))
+    by_bank = Decimal(str(summary["银行转账（见银行文件）"][3]))
+    missing = Decimal(str(summary["缺银行账号，待补后另行发放（见“待补银行账号”表）"][3]))
+    assert by_bank + missing == grand
+    bank = list(csv.reader((out / "银行转账.csv").open(encoding="utf-8-sig")))[1:]
+    assert sum(Decimal(row[2]) for row in bank) == by_bank
+    assert f"控制总额 {by_bank:,.2f} 元" in done.stdout
+    reader = PdfReader(out / "补助通知书.pdf")
+    assert len(reader.pages) >= 38
+    assert "人民币大写" in reader.pages[0].extract_text()
+    assert "输出文件" in done.stdout
