@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from claims import ENGINE_VERSION
@@ -29,16 +29,24 @@ SETTLED = ("approved", "paid")
 
 
 def settled_ledger(session: Session, exclude: Iterable[str] = ()) -> Ledger:
-    """The ledger as settled claims left it: invoices of every claim ever calculated (whatever its
-    outcome), and the counts of the current lines of approved and paid claims."""
+    """The ledger as settled claims left it: invoice numbers of every claim ever calculated (whatever its
+    outcome), and the counts of the current lines of approved and paid claims.
+
+    ``exclude``: claims about to be re-evaluated (a correction, a what-if). Their counts are left out, and
+    so is an invoice whose first holder is one of them: re-evaluated, that claim takes it again, and a
+    claim refused later as its duplicate does not turn the original into the duplicate."""
     excluded = set(exclude)
     ledger = Ledger()
-    evaluated = session.scalars(
-        select(ClaimRow).where(ClaimRow.claim_id.in_(select(ResultLineRow.claim_id)))
-        .order_by(ClaimRow.discharge_date, ClaimRow.claim_id))
-    for claim in evaluated:
+    first_batch = dict(session.execute(select(ResultLineRow.claim_id, func.min(ResultLineRow.batch_id))
+                                       .group_by(ResultLineRow.claim_id)).all())
+    evaluated = session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(select(ResultLineRow.claim_id))))
+    holders: dict[str, ClaimRow] = {}
+    for claim in sorted(evaluated, key=lambda c: (first_batch[c.claim_id], c.discharge_date, c.claim_id)):
+        if claim.invoice_no:
+            holders.setdefault(claim.invoice_no, claim)
+    for invoice, claim in holders.items():
         if claim.claim_id not in excluded:
-            ledger.register_invoice(claim.invoice_no, claim.claim_id)
+            ledger.register_invoice(invoice, claim.claim_id)
     lines = session.scalars(
         select(ResultLineRow).join(ClaimRow, ClaimRow.claim_id == ResultLineRow.claim_id)
         .where(ResultLineRow.current.is_(True), ResultLineRow.counted.is_(True), ClaimRow.state.in_(SETTLED))

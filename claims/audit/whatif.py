@@ -1,0 +1,194 @@
+"""What-if: recalculate a period's claims under a draft policy and under the current one, from the same
+inputs and the same ledger of other settled claims, and report the cost side by side — per item, per
+unit, in total — with the contribution income per item and the members whose amounts change.
+Nothing stored is changed: the simulation only reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claims.engine import calculate
+from claims.engine.periods import period_end, period_start
+from claims.money import ZERO
+from claims.policy import LoadedPolicy
+from claims.policy.schema import Policy
+from claims.store.models import Batch, ClaimRow, EnrollmentRow
+from claims.workflow.batches import inputs_for, policy_of, settled_ledger
+from claims.workflow.errors import Refusal
+from claims.workflow.users import require
+
+COUNTED_STATES = ("calculated", "approved", "paid")
+
+
+@dataclass
+class Side:
+    name: str
+    per_item: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    per_unit: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    per_member: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    contributions: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    item_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.per_item.values(), ZERO)
+
+    @property
+    def income(self) -> Decimal:
+        return sum(self.contributions.values(), ZERO)
+
+
+@dataclass
+class MemberChange:
+    member_id: str
+    name: str
+    unit: str
+    current: Decimal
+    draft: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.draft - self.current
+
+
+@dataclass
+class WhatIf:
+    period: int
+    claims: int
+    current: Side
+    draft: Side
+    items: list[str]
+    units: list[str]
+    changes: list[MemberChange]
+
+
+def current_policy(session: Session, period: int) -> LoadedPolicy:
+    batch = session.scalars(select(Batch).where(Batch.period == period).order_by(Batch.id.desc()).limit(1)).first()
+    if batch is None:
+        raise Refusal("WHATIF_NO_BATCH", f"{period} 年度还没有计算过的批次，请用 --current 指定现行策略文件")
+    return policy_of(batch)
+
+
+def simulate(session: Session, draft: LoadedPolicy, period: int, user: str,
+             current: LoadedPolicy | None = None) -> WhatIf:
+    require(session, user, "read")
+    current = current or current_policy(session, period)
+    policy = current.policy
+    rows = list(session.scalars(select(ClaimRow).where(
+        ClaimRow.state.in_(COUNTED_STATES), ClaimRow.discharge_date >= period_start(policy, period),
+        ClaimRow.discharge_date <= period_end(policy, period)).order_by(ClaimRow.claim_id)))
+    if not rows:
+        raise Refusal("WHATIF_NO_CLAIMS", f"{period} 年度没有已计算的申请可供模拟")
+    inputs = inputs_for(session, rows)
+    ledger = settled_ledger(session, exclude=[row.claim_id for row in rows])
+    enrollments = list(session.scalars(select(EnrollmentRow).where(EnrollmentRow.period == period)))
+    sides = []
+    for loaded, label in ((current, "现行"), (draft, "草案")):
+        side = Side(f"{label}：{loaded.policy.scheme.name}（{loaded.name}）")
+        side.item_names = {item.code: item.name for item in loaded.policy.items}
+        result = calculate(loaded.policy, inputs.members, inputs.enrollments, inputs.claims, ledger)
+        for line in result.lines:
+            if line.item and line.period == period:
+                member = inputs.members[line.member_id]
+                side.per_item[line.item] += line.amount
+                side.per_unit[member.unit] += line.amount
+                side.per_member[line.member_id] += line.amount
+        _contributions(side, loaded.policy, enrollments, period)
+        sides.append(side)
+    current_side, draft_side = sides
+    items = list(dict.fromkeys([*current_side.item_names, *draft_side.item_names]))
+    units = sorted(set(current_side.per_unit) | set(draft_side.per_unit))
+    changes = []
+    for member_id in sorted(set(current_side.per_member) | set(draft_side.per_member)):
+        before, after = current_side.per_member.get(member_id, ZERO), draft_side.per_member.get(member_id, ZERO)
+        if before != after:
+            member = inputs.members[member_id]
+            changes.append(MemberChange(member_id, member.name, member.unit, before, after))
+    changes.sort(key=lambda c: (-abs(c.difference), c.member_id))
+    return WhatIf(period, len(rows), current_side, draft_side, items, units, changes)
+
+
+def _contributions(side: Side, policy: Policy, enrollments: list[EnrollmentRow], period: int) -> None:
+    start = period_start(policy, period)
+    for enrollment in enrollments:
+        item = policy.item(enrollment.item)
+        if item is not None:
+            side.contributions[item.code] += item.contribution.at(start) * enrollment.shares
+
+
+def describe(whatif: WhatIf, top: int = 10) -> list[str]:
+    c, d = whatif.current, whatif.draft
+    name = {**c.item_names, **d.item_names}
+    out = [f"{whatif.period} 年度 {whatif.claims} 件申请的模拟（不改变任何已保存的数据）",
+           f"  {c.name}", f"  {d.name}", "",
+           "按保障项目（元）        现行补助        草案补助          差额      现行缴费收入      草案缴费收入"]
+    for item in whatif.items:
+        out.append(f"  {name[item]:<16} {c.per_item.get(item, ZERO):>14,.2f} {d.per_item.get(item, ZERO):>14,.2f} "
+                   f"{d.per_item.get(item, ZERO) - c.per_item.get(item, ZERO):>+13,.2f} "
+                   f"{c.contributions.get(item, ZERO):>16,.2f} {d.contributions.get(item, ZERO):>16,.2f}")
+    out.append(f"  {'合计':<16} {c.total:>14,.2f} {d.total:>14,.2f} {d.total - c.total:>+13,.2f} "
+               f"{c.income:>16,.2f} {d.income:>16,.2f}")
+    out += ["", "按单位（元）"]
+    for unit in whatif.units:
+        before, after = c.per_unit.get(unit, ZERO), d.per_unit.get(unit, ZERO)
+        out.append(f"  {unit:<20} {before:>14,.2f} {after:>14,.2f} {after - before:>+13,.2f}")
+    out += ["", f"金额有变化的会员：{len(whatif.changes)} 人" + (f"（变化最大的 {top} 人）" if len(whatif.changes) > top else "")]
+    for change in whatif.changes[:top]:
+        out.append(f"  {change.member_id:<10} {change.name:<6} {change.unit:<20} {change.current:>12,.2f} → "
+                   f"{change.draft:>12,.2f}（{change.difference:+,.2f}）")
+    return out
+
+
+def write_whatif(whatif: WhatIf, out) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    c, d = whatif.current, whatif.draft
+    name = {**c.item_names, **d.item_names}
+    book = Workbook()
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+
+    def sheet(title, header, rows, widths, money_from):
+        ws = book.create_sheet(title)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font, cell.fill = bold, fill
+        for row in rows:
+            ws.append(row)
+            for cell in ws[ws.max_row][money_from:]:
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = "#,##0.00;[Red]-#,##0.00"
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[ws.cell(1, index).column_letter].width = width
+        ws.freeze_panes = "A2"
+        return ws
+
+    intro = book.active
+    intro.title = "说明"
+    for line in (f"{whatif.period} 年度补助成本模拟", "", f"现行策略：{c.name}", f"草案策略：{d.name}",
+                 f"参与模拟的申请：{whatif.claims} 件（该年度已计算、已通过或已支付的申请）",
+                 "两种策略用同样的申请、参保和其他年度已结算的累计额计算；本表不改变任何已保存的数据。",
+                 "差额 = 草案 − 现行；正数表示草案多支出，负数（红色）表示少支出。",
+                 f"补助合计：现行 {c.total:,.2f} 元，草案 {d.total:,.2f} 元，差额 {d.total - c.total:+,.2f} 元。",
+                 f"缴费收入合计：现行 {c.income:,.2f} 元，草案 {d.income:,.2f} 元。"):
+        intro.append([line])
+    intro["A1"].font = Font(bold=True, size=14)
+    intro.column_dimensions["A"].width = 100
+    item_rows = [[name[i], c.per_item.get(i, ZERO), d.per_item.get(i, ZERO), d.per_item.get(i, ZERO) - c.per_item.get(i, ZERO),
+                  c.contributions.get(i, ZERO), d.contributions.get(i, ZERO)] for i in whatif.items]
+    item_rows.append(["合计", c.total, d.total, d.total - c.total, c.income, d.income])
+    sheet("按保障项目", ["保障项目", "现行补助（元）", "草案补助（元）", "差额（元）", "现行缴费收入（元）", "草案缴费收入（元）"],
+          item_rows, [34, 18, 18, 16, 20, 20], 1)
+    unit_rows = [[u, c.per_unit.get(u, ZERO), d.per_unit.get(u, ZERO), d.per_unit.get(u, ZERO) - c.per_unit.get(u, ZERO)]
+                 for u in whatif.units]
+    unit_rows.append(["合计", c.total, d.total, d.total - c.total])
+    sheet("按单位", ["单位", "现行补助（元）", "草案补助（元）", "差额（元）"], unit_rows, [34, 18, 18, 16], 1)
+    sheet("会员变化", ["会员编号", "姓名", "单位", "现行（元）", "草案（元）", "差额（元）"],
+          [[m.member_id, m.name, m.unit, m.current, m.draft, m.difference] for m in whatif.changes],
+          [12, 10, 30, 16, 16, 16], 3)
+    book.save(out)
