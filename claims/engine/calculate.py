@@ -14,11 +14,10 @@ from claims.engine.context import Assessment, Context
 from claims.engine.coverage import CoverIndex
 from claims.engine.ledger import Count, Ledger
 from claims.engine.model import Calculation, Claim, Enrollment, Explanation, Member, ResultLine, Step
-from claims.engine.periods import claim_deadline
+from claims.engine.plan import ItemPlan, Plan
 from claims.engine.reasons import Reason
 from claims.money import ZERO
-from claims.policy.patterns import CodeSet
-from claims.policy.schema import BandedExpense, Item, LumpSum, PerDiem, Policy
+from claims.policy.schema import Policy
 
 
 def evaluation_order(claim: Claim) -> tuple:
@@ -34,35 +33,41 @@ def calculate(
     ledger: Ledger | None = None,
 ) -> Calculation:
     """Evaluate ``claims`` after everything already counted in ``ledger``; the input ledger is not changed."""
-    ctx = Context(policy, dict(members), CoverIndex(policy, enrollments), ledger.copy() if ledger else Ledger())
-    code_sets = {
-        benefit.code: (CodeSet.of(benefit.diagnoses), CodeSet.of(benefit.procedures), CodeSet.of(benefit.exclude))
-        for item in policy.items for benefit in item.benefits if isinstance(benefit, LumpSum)
-    }
+    ctx = Context(Plan(policy), dict(members), CoverIndex(policy, enrollments), ledger.copy() if ledger else Ledger())
     lines: list[ResultLine] = []
     for claim in sorted(claims, key=evaluation_order):
-        lines.extend(_evaluate_claim(ctx, claim, code_sets))
+        _evaluate_claim(ctx, claim, lines)
     lines.sort(key=lambda line: (line.claim_id, line.order))
     return Calculation(tuple(lines), ctx.ledger)
 
 
-def _evaluate_claim(ctx: Context, claim: Claim, code_sets) -> list[ResultLine]:
-    member = ctx.members[claim.member_id]
+def _evaluate_claim(ctx: Context, claim: Claim, lines: list[ResultLine]) -> None:
     refusal = _claim_level(ctx, claim)
     ctx.ledger.register_invoice(claim.invoice_no, claim.claim_id)
     if refusal is not None:
         period, step = refusal
-        return [ResultLine(claim.claim_id, claim.member_id, period, "", "", ZERO, Reason(step.code),
-                           Explanation((step,)))]
-    lines: list[ResultLine] = []
-    for item_index, item in enumerate(ctx.policy.items):
-        lines.extend(_evaluate_item(ctx, claim, member, item, item_index, code_sets))
-    return lines
+        lines.append(ResultLine(claim.claim_id, claim.member_id, period, "", "", ZERO, Reason(step.code),
+                                Explanation((step,))))
+        return
+    member = ctx.members[claim.member_id]
+    triggered = ctx.plan.triggered(claim.diagnoses, claim.procedures)
+    for item in ctx.plan.items:
+        for unit in item.units:
+            if len(unit) == 1:
+                trigger = kinds.applies(unit[0], claim, triggered)
+                if trigger is not None:
+                    lines.append(_settle(ctx, item, _assess(ctx, claim, member, unit[0], trigger)))
+                continue
+            # a choose-highest group, decided where its first benefit stands in the policy
+            assessments = [_assess(ctx, claim, member, plan, trigger) for plan in unit
+                           if (trigger := kinds.applies(plan, claim, triggered)) is not None]
+            _choose_highest(assessments)
+            lines.extend(_settle(ctx, item, a) for a in assessments)
 
 
 def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Step] | None:
-    period, _ = ctx.period(claim.discharge_date)
-    deadline = claim_deadline(ctx.policy, period)
+    period, _ = ctx.plan.period(claim.discharge_date)
+    deadline = ctx.plan.deadline(period)
     if claim.submitted_date > deadline:
         return period, Step(Reason.LATE_SUBMISSION.value,
                             {"submitted": claim.submitted_date, "deadline": deadline, "period": period})
@@ -72,44 +77,16 @@ def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Step] | None:
     return None
 
 
-def _evaluate_item(ctx, claim, member, item: Item, item_index: int, code_sets) -> list[ResultLine]:
-    """Benefits in policy order; a ``choose: highest`` group is decided where its first benefit stands."""
-    lines: list[ResultLine] = []
-    decided: set[str] = set()
-    for benefit_index, benefit in enumerate(item.benefits):
-        if benefit.code in decided:
-            continue
-        group = item.group_of(benefit.code)
-        if group is None:
-            members_ = [(benefit_index, benefit)]
-        else:
-            names = set(item.groups[group].benefits)
-            members_ = [(j, b) for j, b in enumerate(item.benefits) if b.code in names]
-        decided.update(b.code for _, b in members_)
-        assessments = []
-        for j, candidate in members_:
-            trigger = kinds.applies(candidate, claim, code_sets)
-            if trigger is not None:
-                assessments.append(_assess(ctx, claim, member, item, (item_index, j), candidate, trigger))
-        if group is not None:
-            _choose_highest(assessments)
-        lines.extend(_settle(ctx, a) for a in assessments)
-    return lines
-
-
-def _assess(ctx: Context, claim, member, item, order, benefit, trigger: Step) -> Assessment:
-    day = kinds.event_date(benefit, claim)
-    period, start = ctx.period(day)
-    a = Assessment(claim, member, item, benefit, order, day, period, start, [trigger])
+def _assess(ctx: Context, claim, member, plan, trigger: Step) -> Assessment:
+    day = kinds.event_date(plan, claim)
+    period, start = ctx.plan.period(day)
+    a = Assessment(claim, member, plan, day, period, start, plan.terms(start), [trigger])
     reduced = check(ctx, a)
-    if a.failed is not None:
-        return a
-    if isinstance(benefit, BandedExpense):
-        kinds.banded_expense(ctx, a, benefit)
-    elif isinstance(benefit, PerDiem):
-        kinds.per_diem(ctx, a, benefit)
-    else:
-        kinds.lump_sum(ctx, a, benefit, reduced)
+    if a.failed is None:
+        if plan.lump_scope is not None:
+            kinds.lump_sum(ctx, a, reduced)
+        else:
+            kinds.KINDS[plan.kind](ctx, a)
     return a
 
 
@@ -121,27 +98,21 @@ def _choose_highest(assessments: list[Assessment]) -> None:
     winner = max(passed, key=lambda a: a.amount)  # max keeps the first of equal amounts
     for a in passed:
         if a is not winner:
-            a.fail(Reason.NOT_CHOSEN, chosen=winner.benefit.code, chosen_name=winner.benefit.name,
+            a.fail(Reason.NOT_CHOSEN, chosen=winner.plan.code, chosen_name=winner.plan.benefit.name,
                    chosen_amount=winner.amount, own_amount=a.amount)
 
 
-def _settle(ctx: Context, a: Assessment) -> ResultLine:
+def _settle(ctx: Context, item: ItemPlan, a: Assessment) -> ResultLine:
     """Cap the amount, count it in the ledger, and make the result line."""
-    claim = a.claim
+    claim, plan = a.claim, a.plan
     if a.failed is not None:
-        return ResultLine(claim.claim_id, claim.member_id, a.period, a.item.code, a.benefit.code, ZERO, a.failed,
-                          Explanation(tuple(a.steps)), a.order)
-    counts = ctx.ledger.member_period(claim.member_id, a.period)
-    paid, reason, caps = apply_caps(ctx, a, counts)
-    count = counted(a, paid)
+        return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, ZERO, a.failed,
+                          Explanation(tuple(a.steps)), plan.order)
+    paid, reason, caps = apply_caps(ctx, a, item, ctx.ledger.periods.get((claim.member_id, a.period)))
+    count = Count(claim.member_id, a.period, item.code, plan.code, paid, a.base_counted, a.days_counted,
+                  plan.lump_scope, plan.ends_cover)
     ctx.ledger.record(count)
-    if paid > 0 and count.ends_cover:
-        a.steps.append(Step("cover_ends", {"item_name": a.item.name, "period": a.period}, a.item.reference))
-    return ResultLine(claim.claim_id, claim.member_id, a.period, a.item.code, a.benefit.code, paid, reason,
-                      Explanation(tuple(a.steps), **caps), a.order, count)
-
-
-def counted(a: Assessment, paid) -> Count:
-    lump = isinstance(a.benefit, LumpSum)
-    return Count(a.claim.member_id, a.period, a.item.code, a.benefit.code, paid, a.base_counted, a.days_counted,
-                 a.benefit.once_per if lump else None, lump and a.item.ends_cover_on_payout)
+    if paid > 0 and plan.ends_cover:
+        a.steps.append(Step("cover_ends", {"item_name": item.item.name, "period": a.period}, item.item.reference))
+    return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, paid, reason,
+                      Explanation(tuple(a.steps), *caps), plan.order, count)

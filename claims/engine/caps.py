@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from claims.engine.context import Assessment, Context, value_at
+from claims.engine.context import Assessment, Context
 from claims.engine.ledger import MemberPeriod
 from claims.engine.model import Step
+from claims.engine.plan import ItemPlan
 from claims.engine.reasons import Reason
 
+ZERO = Decimal("0.00")
 
-def apply_caps(ctx: Context, a: Assessment, counts: MemberPeriod) -> tuple[Decimal, Reason | None, dict]:
+
+def apply_caps(ctx: Context, a: Assessment, item: ItemPlan, counts: MemberPeriod | None) -> tuple[Decimal, Reason | None, dict]:
     """The paid amount, its reason, and the caps before and after (for the explanation)."""
-    cap_per_share, cap_since = value_at(a.item.cap_per_share, a.period_start, f"{a.item.code}.cap_per_share")
+    cap_per_share, cap_since = item.cap_per_share(a.period_start)
     item_cap = cap_per_share * a.shares
-    item_left = max(Decimal("0.00"), item_cap - counts.item_paid.get(a.item.code, Decimal("0.00")))
+    item_left = item_cap - (counts.item_paid.get(item.code, ZERO) if counts is not None else ZERO)  # keeps fen
+    if item_left < 0:
+        item_left = ZERO
     scheme_left = None
-    if ctx.policy.scheme_cap is not None:
-        scheme_cap, _ = value_at(ctx.policy.scheme_cap, a.period_start, "scheme_cap")
-        scheme_left = max(Decimal("0.00"), scheme_cap - counts.total_paid)
+    scheme_cap = ctx.plan.scheme_cap(a.period_start)
+    if scheme_cap is not None:
+        scheme_left = max(ZERO, scheme_cap - (counts.total_paid if counts is not None else ZERO))
     paid = min(a.amount, item_left) if scheme_left is None else min(a.amount, item_left, scheme_left)
     reason = a.reason
     if paid < a.amount:
@@ -26,10 +31,7 @@ def apply_caps(ctx: Context, a: Assessment, counts: MemberPeriod) -> tuple[Decim
         which = "scheme" if scheme_left is not None and scheme_left < item_left else "item"
         a.steps.append(Step("capped", {
             "which": which, "before_cap": a.amount, "paid": paid, "item_cap": item_cap, "item_left": item_left,
-            "scheme_left": scheme_left, "item_name": a.item.name,
-        }, a.item.reference, cap_since))
-    caps = {
-        "item_cap_before": item_left, "item_cap_after": item_left - paid,
-        "scheme_cap_before": scheme_left, "scheme_cap_after": None if scheme_left is None else scheme_left - paid,
-    }
+            "scheme_left": scheme_left, "item_name": item.item.name,
+        }, item.item.reference, cap_since))
+    caps = (item_left, item_left - paid, scheme_left, None if scheme_left is None else scheme_left - paid)
     return paid, reason, caps

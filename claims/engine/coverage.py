@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from claims.engine.model import Enrollment
 from claims.engine.periods import period_end
 from claims.policy.schema import Policy
 
 
-@dataclass(frozen=True, slots=True)
-class Cover:
+class Cover(NamedTuple):
     enrollment: Enrollment
     continuous_since: date  # day 1 of any waiting period
 

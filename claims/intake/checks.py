@@ -7,6 +7,7 @@ from datetime import date
 
 from claims.engine.periods import period_end, period_of, period_start
 from claims.intake.rows import ParsedTable
+from claims.money import fmt
 from claims.policy.schema import Policy
 from claims.problems import Problem
 
@@ -51,8 +52,8 @@ def check_claims(table: ParsedTable, member_ids: Iterable[str]) -> list[Problem]
         if parts != c.total_cost:
             problems.append(Problem(
                 "INPUT_COST_SUM",
-                f"医保统筹支付 {c.insurance_paid} + 个人自付 {c.self_pay_in_scope} + 个人自费 {c.self_pay_out_of_scope}"
-                f" = {parts}，与医疗总费用 {c.total_cost} 不符", *where("total_cost")))
+                f"医保统筹支付 {fmt(c.insurance_paid)} + 个人自付 {fmt(c.self_pay_in_scope)} + 个人自费 "
+                f"{fmt(c.self_pay_out_of_scope)} = {fmt(parts)}，与医疗总费用 {fmt(c.total_cost)} 不符", *where("total_cost")))
         if c.discharge_date < c.admission_date:
             problems.append(Problem("INPUT_DISCHARGE_BEFORE_ADMISSION",
                                     f"出院日期 {c.discharge_date} 早于入院日期 {c.admission_date}", *where("discharge_date")))

@@ -39,12 +39,8 @@ def read_table(path: str | Path) -> Table:
     if not rows:
         raise ProblemsFound([Problem("INPUT_EMPTY", "文件为空，没有表头", name, 1)])
     header = [str(cell if cell is not None else "").strip() for cell in rows[0]]
-    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_filled(c) for c in row)]
+    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(row)]
     return Table(name, header, body)
-
-
-def _filled(cell: Any) -> bool:
-    return cell is not None and (not isinstance(cell, str) or cell.strip() != "")
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:

@@ -1,0 +1,1 @@
+"""Synthetic data and the timing harness behind ``make bench``."""

@@ -1,0 +1,156 @@
+"""The policy compiled once per calculation: triggers, eligibility, evaluation units (a benefit, or a
+``choose: highest`` group where its first benefit stands), and every dated value resolved once per period.
+What the engine does per claim is then only the rules themselves."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from claims.engine.periods import claim_deadline, period_of, period_start
+from claims.policy.dated import Dated, NotInForce
+from claims.policy.patterns import CodeSet
+from claims.policy.schema import BandedExpense, BenefitBase, Item, LumpSum, PerDiem, Policy
+
+
+class ValueNotInForce(Exception):
+    """A dated policy value has no entry in force on a period's first day: the policy must be completed."""
+
+    def __init__(self, what: str, error: NotInForce):
+        self.what = what
+        super().__init__(f"策略参数“{what}”在 {error.day} 尚未生效（最早生效日 {error.first}），请补充该互助期的取值")
+
+
+def value_at(dated: Dated, start: date, what: str) -> tuple[Decimal | int, date | None]:
+    """The value in force on the period's first day, and its effective date when the value is dated."""
+    if not dated.is_dated:
+        return dated.entries[0][1], None
+    try:
+        effective, value = dated.entry_at(start)
+    except NotInForce as error:
+        raise ValueNotInForce(what, error) from None
+    return value, effective
+
+
+class BenefitPlan:
+    """One benefit with everything the engine asks of it precomputed."""
+
+    __slots__ = ("item", "benefit", "order", "code", "kind", "reference", "event_types", "include", "procedures",
+                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "_terms")
+
+    def __init__(self, item: Item, item_index: int, benefit: BenefitBase, benefit_index: int):
+        self.item, self.benefit, self.order = item, benefit, (item_index, benefit_index)
+        self.code, self.reference = benefit.code, benefit.reference
+        self.kind = {BandedExpense: "banded_expense", PerDiem: "per_diem", LumpSum: "lump_sum"}[type(benefit)]
+        self.event_types = frozenset(getattr(benefit, "event_types", ()))
+        lump = isinstance(benefit, LumpSum)
+        self.include = CodeSet.of(benefit.diagnoses) if lump else None
+        self.procedures = CodeSet.of(benefit.procedures) if lump else None
+        self.exclude = CodeSet.of(benefit.exclude) if lump else None
+        rules = item.benefit_eligibility(benefit)
+        self.gender, self.age, self.min_level = rules.gender, rules.age, rules.min_hospital_level
+        self.waiting = tuple(benefit.waiting)
+        self.lump_scope = benefit.once_per if lump else None
+        self.ends_cover = lump and item.ends_cover_on_payout
+        self._terms: dict[date, dict] = {}
+
+    def terms(self, start: date) -> dict:
+        """Every value of this benefit in force on the period's first day (resolved once per period)."""
+        found = self._terms.get(start)
+        if found is None:
+            found = self._terms[start] = self._resolve(start)
+        return found
+
+    def _resolve(self, start: date) -> dict:
+        b, code = self.benefit, self.code
+        terms: dict = {"waiting": [(rule.days[0], rule.days[1], *value_at(rule.amount, start, f"{code}.waiting"))
+                                   for rule in self.waiting]}
+        if isinstance(b, BandedExpense):
+            deductible, since = (value_at(b.deductible.amount, start, f"{code}.deductible") if b.deductible
+                                 else (Decimal(0), None))
+            bands = [(band.lower, band.upper, *value_at(band.rate, start, f"{code}.bands")) for band in b.bands]
+            terms.update(deductible=deductible, per_period=b.deductible is None or b.deductible.per == "period",
+                         per=b.deductible.per if b.deductible else "period", bands=[(lo, up, rate) for lo, up, rate, _ in bands],
+                         effective=since or next((s for *_, s in bands if s), None))
+        elif isinstance(b, PerDiem):
+            rate, rate_since = value_at(b.rate, start, f"{code}.rate")
+            from_day, from_since = value_at(b.from_day, start, f"{code}.from_day")
+            limit = value_at(b.max_days_per_period, start, f"{code}.max_days_per_period")[0] \
+                if b.max_days_per_period is not None else None
+            terms.update(rate=rate, from_day=from_day, limit=limit, effective=rate_since or from_since)
+        else:
+            amount, since = value_at(b.amount, start, f"{code}.amount")
+            terms.update(amount=amount, effective=since)
+        return terms
+
+
+class ItemPlan:
+    __slots__ = ("item", "code", "units", "_caps")
+
+    def __init__(self, item: Item, item_index: int):
+        self.item, self.code = item, item.code
+        plans = [BenefitPlan(item, item_index, benefit, j) for j, benefit in enumerate(item.benefits)]
+        self.units: list[list[BenefitPlan]] = []
+        placed: set[str] = set()
+        for plan in plans:
+            if plan.code in placed:
+                continue
+            group = item.group_of(plan.code)
+            unit = [plan] if group is None else [p for p in plans if p.code in item.groups[group].benefits]
+            placed.update(p.code for p in unit)
+            self.units.append(unit)
+        self._caps: dict[date, tuple] = {}
+
+    def cap_per_share(self, start: date) -> tuple[Decimal, date | None]:
+        found = self._caps.get(start)
+        if found is None:
+            found = self._caps[start] = value_at(self.item.cap_per_share, start, f"{self.code}.cap_per_share")
+        return found
+
+
+class Plan:
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.items = [ItemPlan(item, i) for i, item in enumerate(policy.items)]
+        self._lumps = [plan for item in self.items for unit in item.units for plan in unit if plan.include is not None]
+        self._hits: dict[tuple[str, str], tuple[BenefitPlan, ...]] = {}
+        self._periods: dict[tuple[int, int], tuple[int, date]] = {}
+        self._deadlines: dict[int, date] = {}
+        self._scheme_caps: dict[date, Decimal | None] = {}
+
+    def period(self, day: date) -> tuple[int, date]:
+        """(label, first day) of the period that ``day`` falls in."""
+        key = (day.year, day.month)
+        found = self._periods.get(key)
+        if found is None:
+            label = period_of(self.policy, day)
+            found = self._periods[key] = (label, period_start(self.policy, label))
+        return found
+
+    def triggered(self, diagnoses: tuple[str, ...], procedures: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+        """Lump sums a claim's codes trigger: benefit code → (the first matching code, its kind). A diagnosis
+        is looked at before any procedure (SPEC §2: one matching code not excluded is enough)."""
+        found: dict[str, tuple[str, str]] = {}
+        for kind, codes in (("diagnosis", diagnoses), ("procedure", procedures)):
+            for code in codes:
+                plans = self._hits.get((code, kind))
+                if plans is None:
+                    plans = self._hits[(code, kind)] = tuple(
+                        p for p in self._lumps
+                        if (p.include if kind == "diagnosis" else p.procedures).matches(code) and not p.exclude.matches(code))
+                for plan in plans:
+                    if plan.code not in found:
+                        found[plan.code] = (code, kind)
+        return found
+
+    def deadline(self, label: int) -> date:
+        found = self._deadlines.get(label)
+        if found is None:
+            found = self._deadlines[label] = claim_deadline(self.policy, label)
+        return found
+
+    def scheme_cap(self, start: date) -> Decimal | None:
+        if start not in self._scheme_caps:
+            cap = self.policy.scheme_cap
+            self._scheme_caps[start] = None if cap is None else value_at(cap, start, "scheme_cap")[0]
+        return self._scheme_caps[start]
