@@ -146,39 +146,36 @@ def policy_test(file: str, cases: tuple[str, ...]) -> None:
 @click.option("--out", default="-", show_default=True, help="输出文件；- 为标准输出。")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default=None,
               help="输出格式；默认按 --out 的扩展名，标准输出为 csv。")
-def calculate(policy_file: str, members: str, enrollments: str, claims_file: str, out: str, fmt: str | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="并行进程数（按会员分片，结果与单进程完全相同）。")
+def calculate(policy_file: str, members: str, enrollments: str, claims_file: str, out: str, fmt: str | None,
+              workers: int) -> None:
     """Calculate every claim statelessly and write one row per result line (SPEC §5)."""
+    from claims.bulk import calculate_files, collector_paused
     from claims.engine import ValueNotInForce
-    from claims.engine import calculate as run
-    from claims.intake import read_inputs
     from claims.policy import read_policy
-    from exports.lines import write_csv, write_json, write_xlsx
+    from exports.lines import contract_row, json_record, write_rows
 
     fmt = fmt or (Path(out).suffix.lstrip(".").lower() if out != "-" else "csv")
     if fmt not in ("csv", "json", "xlsx"):
         raise Refused(f"无法从 {out} 判断输出格式，请用 --format 指定 csv、json 或 xlsx")
     if fmt == "xlsx" and out == "-":
         raise Refused("XLSX 不能写到标准输出，请用 --out 指定文件")
+    render = {"csv": contract_row, "json": json_record, "xlsx": json_record}[fmt]
     try:
         loaded = read_policy(policy_file)
-        inputs = read_inputs(loaded.policy, members, enrollments, claims_file, today=date.today())
+        with collector_paused():
+            rows, _, claims_count = calculate_files(loaded.policy, Path(members), Path(enrollments),
+                                                    Path(claims_file), date.today(), workers, render)
     except ProblemsFound as found:
         _fail(found)
-    try:
-        result = run(loaded.policy, inputs.members, inputs.enrollments, inputs.claims)
     except ValueNotInForce as error:
         click.echo(f"{policy_file}: [POLICY_VALUE_NOT_IN_FORCE] {error}", err=True)
         sys.exit(2)
-    if fmt == "xlsx":
-        write_xlsx(result.lines, out)
-    elif out == "-":
-        (write_csv if fmt == "csv" else write_json)(result.lines, sys.stdout)
-    else:
-        with open(out, "w", encoding="utf-8", newline="") as handle:
-            (write_csv if fmt == "csv" else write_json)(result.lines, handle)
-    total = sum((line.amount for line in result.lines), start=0)
-    paid_claims = len({line.claim_id for line in result.lines if line.amount > 0})
-    click.echo(f"已计算 {len(inputs.claims)} 件申请，{len(result.lines)} 行结果，{paid_claims} 件有补助，"
+    total = write_rows(rows, fmt, out, sys.stdout)
+    paid_claims = len({row[0] if fmt == "csv" else row["claim_id"] for row in rows
+                       if (row[5] if fmt == "csv" else row["amount"]) != "0.00"})
+    click.echo(f"已计算 {claims_count} 件申请，{len(rows)} 行结果，{paid_claims} 件有补助，"
                f"补助合计 {total:,.2f} 元" + ("" if out == "-" else f"；已写入 {out}"), err=True)
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import IO
 
 from claims.engine.explain import explanation_json, line_summary
@@ -33,33 +34,41 @@ def csv_text(lines: Sequence[ResultLine]) -> str:
     return buffer.getvalue()
 
 
+def json_record(line: ResultLine) -> dict:
+    record = dict(zip(CSV_COLUMNS, contract_row(line), strict=True))
+    record["period"] = line.period
+    record["reason_text"] = line.reason.text if line.reason else ""
+    record["explanation_text"] = line_summary(line)
+    record["explanation"] = explanation_json(line.explanation)
+    return record
+
+
 def write_json(lines: Sequence[ResultLine], out: IO[str]) -> None:
-    records = []
-    for line in lines:
-        record = dict(zip(CSV_COLUMNS, contract_row(line), strict=True))
-        record["period"] = line.period
-        record["reason_text"] = line.reason.text if line.reason else ""
-        record["explanation_text"] = line_summary(line)
-        record["explanation"] = explanation_json(line.explanation)
-        records.append(record)
+    _dump_json([json_record(line) for line in lines], out)
+
+
+def _dump_json(records: list[dict], out: IO[str]) -> None:
     json.dump({"lines": records}, out, ensure_ascii=False, indent=2)
     out.write("\n")
 
 
 def write_xlsx(lines: Sequence[ResultLine], path: str) -> None:
+    _write_xlsx_records([json_record(line) for line in lines], path)
+
+
+def _write_xlsx_records(records: list[dict], path: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    workbook = Workbook(write_only=False)
+    workbook = Workbook()
     sheet = workbook.active
     sheet.title = "计算结果"
     sheet.append(XLSX_HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for line in lines:
-        sheet.append([line.claim_id, line.member_id, line.period, line.item, line.benefit, line.amount,
-                      line.reason.value if line.reason else "", line.reason.text if line.reason else "",
-                      line_summary(line)])
+    for r in records:
+        sheet.append([r["claim_id"], r["member_id"], r["period"], r["item"], r["benefit"], Decimal(r["amount"]),
+                      r["reason"], r["reason_text"], r["explanation_text"]])
         sheet.cell(sheet.max_row, 6).number_format = "#,##0.00"
         sheet.cell(sheet.max_row, 9).alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCDEFGHI", (14, 12, 8, 12, 18, 14, 18, 30, 80), strict=True):
@@ -67,3 +76,22 @@ def write_xlsx(lines: Sequence[ResultLine], path: str) -> None:
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     workbook.save(path)
+
+
+def write_rows(rows: list, fmt: str, out: str, stdout: IO[str]) -> Decimal:
+    """Write rendered rows (contract rows for CSV, records for JSON/XLSX); returns the total amount."""
+    if fmt == "xlsx":
+        _write_xlsx_records(rows, out)
+    else:
+        handle = stdout if out == "-" else open(out, "w", encoding="utf-8", newline="")
+        try:
+            if fmt == "csv":
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(CSV_COLUMNS)
+                writer.writerows(rows)
+            else:
+                _dump_json(rows, handle)
+        finally:
+            if handle is not stdout:
+                handle.close()
+    return sum((Decimal(row[5] if fmt == "csv" else row["amount"]) for row in rows), Decimal("0.00"))

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from claims.engine.periods import period_end, period_of, period_start
-from claims.intake.rows import ParsedTable
+from claims.intake.rows import ParsedTable, header_positions
+from claims.intake.tables import Table
 from claims.money import fmt
 from claims.policy.schema import Policy
 from claims.problems import Problem
@@ -42,7 +43,7 @@ def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[s
 
 def check_claims(table: ParsedTable, member_ids: Iterable[str]) -> list[Problem]:
     known = set(member_ids)
-    problems = _duplicates(table, ("claim_id",), "申请编号")
+    problems = []
     for parsed in table.rows:
         c = parsed.record
         where = lambda field, row=parsed.row: table.where(row, field)  # noqa: E731
@@ -68,20 +69,31 @@ def check_claims(table: ParsedTable, member_ids: Iterable[str]) -> list[Problem]
     return problems
 
 
-def _duplicates(table: ParsedTable, fields: tuple[str, ...], what: str) -> list[Problem]:
+def duplicated_claims(table: ParsedTable | Table) -> list[Problem]:
+    """Claim ids given twice — checked over the whole file, even when workers each validate a share."""
+    return _duplicates(table, ("claim_id",), "申请编号")
+
+
+def _duplicates(table: ParsedTable | Table, fields: tuple[str, ...], what: str) -> list[Problem]:
     """Duplicated keys among the cells as submitted, so a row with another problem is still compared."""
-    positions = [table.header_index.get(field) for field in fields]
-    if None in positions:
+    if isinstance(table, Table):
+        positions, header = header_positions(table, "claims"), table.header
+        columns, rows = {f: header[i] for f, i in positions.items()}, table.rows
+    else:
+        positions, columns, rows = table.header_index, table.columns, table.raw_rows
+    indexes = [positions.get(field) for field in fields]
+    if None in indexes:
         return []
     first_row: dict[tuple, int] = {}
     problems = []
-    for number, cells in table.raw_rows:
-        key = tuple(str(cells[i]).strip() if i < len(cells) and cells[i] is not None else "" for i in positions)
+    located = fields[-1] if len(fields) == 1 else fields[1]
+    for number, cells in rows:
+        key = tuple(str(cells[i]).strip() if i < len(cells) and cells[i] is not None else "" for i in indexes)
         if not all(key):
             continue
         if key in first_row:
             problems.append(Problem("INPUT_DUPLICATE_KEY", f"{what}重复（第 {first_row[key]} 行已有）",
-                                    *table.where(number, fields[-1] if len(fields) == 1 else fields[1])))
+                                    table.file, number, columns.get(located, located)))
         else:
             first_row[key] = number
     return problems

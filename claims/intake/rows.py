@@ -78,6 +78,11 @@ class ParsedTable:
         return self.file, row, self.columns.get(field, field)
 
 
+def header_positions(table: Table, kind: str) -> dict[str, int]:
+    """Field name → column index, for the columns the file has."""
+    return _header(table, KINDS[kind])[0]
+
+
 def _header(table: Table, columns_spec: tuple[Column, ...]) -> tuple[dict[str, int], dict[str, str], list[Problem]]:
     aliases = alias_map(columns_spec)
     positions: dict[str, int] = {}

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.engine import Claim, Member
-from claims.intake.checks import check_claims, check_enrollments, check_members
+from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
 from claims.intake.rows import Parsed, ParsedTable, parse_table
 from claims.intake.tables import read_table
 from claims.policy.schema import Policy
@@ -102,7 +102,7 @@ def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Polic
         if policy is None:
             return [Problem("IMPORT_POLICY_REQUIRED", "导入参保名单须用 --policy 指定策略文件（用于核对保障项目和份数）", table.file)]
         return check_enrollments(table, policy, known)
-    return check_claims(table, known)
+    return duplicated_claims(table) + check_claims(table, known)
 
 
 def _plan(session: Session, kind: str, table: ParsedTable, result: ImportResult, user: str) -> list:
