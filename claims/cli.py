@@ -274,9 +274,13 @@ def batch() -> None:
 @click.option("--period", required=True, type=int, help="互助期，如 2025。")
 @click.option("--name", default="", help="批次名称（默认：2025 年度第 N 批）。")
 @click.option("--claim", "claim_ids", multiple=True, help="只计算这些申请（可重复）；默认该互助期全部已受理的申请。")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="并行进程数（按会员分片，结果与单进程完全相同）。")
 @click.pass_context
-def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...]) -> None:
+def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...],
+                 workers: int) -> None:
     """Calculate the period's received claims against the settled ledger; prints the batch id."""
+    from claims.bulk import collector_paused
     from claims.policy import read_policy
     from claims.workflow.batches import create_batch
 
@@ -285,8 +289,9 @@ def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, c
     except ProblemsFound as found:
         _fail(found)
     with _work(ctx) as session:
-        created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
-                               progress=lambda message: click.echo(message, err=True))
+        with collector_paused():
+            created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
+                                   progress=lambda message: click.echo(message, err=True), workers=workers)
     click.echo(f"批次 {created.id}（{created.name}）：{created.claim_count} 件申请，{created.line_count} 行结果，"
                f"拟补助合计 {created.total_fen / 100:,.2f} 元", err=True)
     click.echo(created.id)

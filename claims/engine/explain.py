@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -129,14 +130,23 @@ def _jsonable(value: Any) -> Any:
 
 
 def explanation_json(explanation: Explanation) -> dict[str, Any]:
-    return {
-        "steps": [
-            {"step": s.code, "text": render_step(s), "values": _jsonable(s.values), "reference": s.reference,
-             "effective": s.effective.isoformat() if s.effective else None}
-            for s in explanation.steps
-        ],
-        "item_cap_before": _jsonable(explanation.item_cap_before),
-        "item_cap_after": _jsonable(explanation.item_cap_after),
-        "scheme_cap_before": _jsonable(explanation.scheme_cap_before),
-        "scheme_cap_after": _jsonable(explanation.scheme_cap_after),
-    }
+    """The explanation as JSON-ready data (Decimal and dates as text)."""
+    return json.loads(explanation_text_json(explanation))
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an explanation")
+
+
+def explanation_text_json(explanation: Explanation) -> str:
+    """The explanation serialised as JSON text in one pass of the C encoder (stored with every line)."""
+    return json.dumps({
+        "steps": [{"step": s.code, "text": render_step(s), "values": s.values, "reference": s.reference,
+                   "effective": s.effective} for s in explanation.steps],
+        "item_cap_before": explanation.item_cap_before, "item_cap_after": explanation.item_cap_after,
+        "scheme_cap_before": explanation.scheme_cap_before, "scheme_cap_after": explanation.scheme_cap_after,
+    }, ensure_ascii=False, default=_encode)

@@ -12,19 +12,17 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from claims.engine import calculate
 from claims.engine.periods import period_of
 from claims.intake.checks import check_claims
 from claims.intake.columns import CLAIM_COLUMNS
 from claims.intake.rows import parse_table
 from claims.intake.tables import Table
-from claims.money import to_fen
 from claims.problems import ProblemsFound
 from claims.store.models import Adjustment, Batch, ClaimRow, ClaimVersion, MemberRow, ResultLineRow
 from claims.store.records import claim_fields, claim_record
 from claims.store.snapshot import claim_json
 from claims.workflow import audit_log
-from claims.workflow.batches import SETTLED, _store, inputs_for, policy_of, settled_ledger
+from claims.workflow.batches import SETTLED, _store, inputs_for, policy_of, render_lines, settled_ledger
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 
@@ -73,21 +71,22 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
         setattr(claim, name, value)
     session.flush()
 
-    affected = [row for row in session.scalars(select(ClaimRow).where(
+    affected = [row for row in session.execute(select(*ClaimRow.__table__.c).where(
         ClaimRow.member_id == claim.member_id, ClaimRow.state.in_(SETTLED)).order_by(ClaimRow.claim_id))
         if period_of(policy, row.discharge_date) in periods]
     affected_ids = [row.claim_id for row in affected]
     before_amounts = _current_amounts(session, affected_ids)
     ledger = settled_ledger(session, exclude=affected_ids)
     inputs = inputs_for(session, affected)
-    result = calculate(policy, inputs.members, inputs.enrollments, inputs.claims, ledger)
+    versions = {row.claim_id: (claim.version if row.claim_id == claim_id else row.version) for row in affected}
+    lines = render_lines(policy, inputs, ledger, versions)
     session.execute(update(ResultLineRow).where(ResultLineRow.claim_id.in_(affected_ids), ResultLineRow.current.is_(True))
                     .values(current=False))
     batch = _store(session, "correction", loaded, min(periods), user, f"更正 {claim_id}（{reason}）", inputs, ledger,
-                   result, {row.claim_id: row.version for row in affected}, note=reason)
+                   lines, len(versions), note=reason)
     after_amounts = defaultdict(int)
-    for line in result.lines:
-        after_amounts[(line.claim_id, line.member_id, line.period, line.item, line.benefit)] += to_fen(line.amount)
+    for line in lines:
+        after_amounts[(line["claim_id"], line["member_id"], line["period"], line["item"], line["benefit"])] += line["amount_fen"]
     adjustments = []
     for key in sorted(set(before_amounts) | set(after_amounts)):
         before, after = before_amounts.get(key, 0), after_amounts.get(key, 0)

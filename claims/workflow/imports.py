@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from claims.engine import Claim, Member
@@ -106,22 +106,61 @@ def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Polic
 
 
 def _plan(session: Session, kind: str, table: ParsedTable, result: ImportResult, user: str) -> list:
-    """Decide, row by row, what to write; conflicts become problems. Nothing is written here."""
-    actions = []
+    """Decide, row by row, what to write; conflicts become problems. Nothing is written here.
+    What is already stored is read once, as keys and hashes, not row by row."""
+    stored = _stored(session, kind, table)
+    actions, new_rows = [], []
     for parsed in table.rows:
         digest = row_sha256(parsed.record)
-        existing = _existing(session, kind, parsed.record)
-        if existing is None:
-            actions.append(_adder(session, kind, parsed, digest))
+        key = _key(kind, parsed.record)
+        known = stored.get(key)
+        if known is None:
+            new_rows.append(_row(kind, parsed.record, digest))
             result.added += 1
-        elif existing.row_sha256 == digest and not (kind == "claims" and existing.state == "returned"):
+            continue
+        known_digest, state = known
+        if known_digest == digest and state != "returned":
             result.unchanged += 1
-        elif kind == "claims" and existing.state == "returned":
+            continue
+        existing = _existing(session, kind, parsed.record)
+        if kind == "claims" and state == "returned":
             actions.append(_resubmitter(session, existing, parsed, digest, user))
             result.resubmitted += 1
         else:
             result.problems.append(_conflict(kind, table, parsed, existing))
+    if new_rows:
+        actions.insert(0, _inserter(session, kind, new_rows))
     return actions
+
+
+MODELS = {"members": MemberRow, "enrollments": EnrollmentRow, "claims": ClaimRow}
+
+
+def _key(kind: str, record) -> tuple:
+    if kind == "members":
+        return (record.member_id,)
+    if kind == "claims":
+        return (record.claim_id,)
+    return (record.member_id, record.item, record.period)
+
+
+def _stored(session: Session, kind: str, table: ParsedTable) -> dict[tuple, tuple[str, str]]:
+    """Key → (row hash, claim state) of the stored rows this file could touch."""
+    if kind == "members":
+        query = select(MemberRow.member_id, MemberRow.row_sha256)
+    elif kind == "claims":
+        query = select(ClaimRow.claim_id, ClaimRow.row_sha256, ClaimRow.state)
+    else:
+        periods = {p.record.period for p in table.rows}
+        query = select(EnrollmentRow.member_id, EnrollmentRow.item, EnrollmentRow.period, EnrollmentRow.row_sha256) \
+            .where(EnrollmentRow.period.in_(periods))
+    found = {}
+    for row in session.execute(query):
+        if kind == "claims":
+            found[(row[0],)] = (row[1], row[2])
+        else:
+            found[tuple(row[:-1])] = (row[-1], "")
+    return found
 
 
 def _existing(session: Session, kind: str, record):
@@ -134,19 +173,22 @@ def _existing(session: Session, kind: str, record):
         EnrollmentRow.period == record.period)).first()
 
 
-def _adder(session: Session, kind: str, parsed: Parsed, digest: str):
-    record = parsed.record
+def _row(kind: str, record, digest: str) -> dict:
+    if kind == "members":
+        return {**member_record(record), "row_sha256": digest}
+    if kind == "enrollments":
+        return {"member_id": record.member_id, "item": record.item, "period": record.period,
+                "shares": record.shares, "start_date": record.start_date, "row_sha256": digest}
+    return {**claim_record(record), "state": "received", "version": 1, "row_sha256": digest, "decision_note": ""}
 
-    def add(import_id: int) -> None:
-        if kind == "members":
-            session.add(MemberRow(**member_record(record), row_sha256=digest, import_id=import_id))
-        elif kind == "enrollments":
-            session.add(EnrollmentRow(member_id=record.member_id, item=record.item, period=record.period,
-                                      shares=record.shares, start_date=record.start_date, row_sha256=digest,
-                                      import_id=import_id))
-        else:
-            session.add(ClaimRow(**claim_record(record), state="received", row_sha256=digest, import_id=import_id))
-    return add
+
+def _inserter(session: Session, kind: str, rows: list[dict]):
+    def insert_all(import_id: int) -> None:
+        for row in rows:
+            row["import_id"] = import_id
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(MODELS[kind]), rows[start:start + 5000])
+    return insert_all
 
 
 def _resubmitter(session: Session, existing: ClaimRow, parsed: Parsed, digest: str, user: str):

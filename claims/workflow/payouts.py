@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from claims.money import ZERO, from_fen
@@ -28,7 +28,12 @@ class PayoutLine:
     benefit: str
     amount: Decimal
     reason: str
-    explanation: dict
+    explanation_json: str
+
+    @property
+    def explanation(self) -> dict:
+        """Parsed only when a letter needs it: the payout workbook and bank file never do."""
+        return json.loads(self.explanation_json)
 
 
 @dataclass
@@ -74,18 +79,21 @@ def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, .
     require(session, user, "export")
     batch = get_batch(session, batch_id)
     data = PayoutData(batch, policy_of(batch).policy)
-    claims = {c.claim_id: c for c in session.scalars(
-        select(ClaimRow).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states)))}
-    members = {m.member_id: m for m in session.scalars(
-        select(MemberRow).where(MemberRow.member_id.in_({c.member_id for c in claims.values()})))}
+    claims = {c.claim_id: c for c in session.execute(
+        select(*ClaimRow.__table__.c).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states)))}
+    members = {m.member_id: m for m in session.execute(
+        select(*MemberRow.__table__.c).where(MemberRow.member_id.in_(
+            select(ClaimRow.member_id).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states)))))}
     lines: dict[str, list[PayoutLine]] = defaultdict(list)
-    for row in session.scalars(select(ResultLineRow).where(ResultLineRow.batch_id == batch_id)
-                               .order_by(ResultLineRow.position)):
+    for row in session.execute(select(ResultLineRow.claim_id, ResultLineRow.item, ResultLineRow.benefit,
+                                      ResultLineRow.amount_fen, ResultLineRow.reason, ResultLineRow.explanation_json)
+                               .where(ResultLineRow.batch_id == batch_id).order_by(ResultLineRow.position)):
         if row.claim_id in claims:
             lines[row.claim_id].append(PayoutLine(row.item, row.benefit, from_fen(row.amount_fen), row.reason,
-                                                  json.loads(row.explanation_json)))
+                                                  row.explanation_json))
+    codes = [code for code, _ in data.items]
     for claim_id, claim in claims.items():
-        per_item = {code: ZERO for code, _ in data.items}
+        per_item = dict.fromkeys(codes, ZERO)
         for line in lines[claim_id]:
             if line.item:
                 per_item[line.item] += line.amount
@@ -131,7 +139,7 @@ def mark_paid(session: Session, batch_id: int, user: str) -> tuple[int, Decimal]
     batch = get_batch(session, batch_id)
     if batch.kind != "regular":
         raise Refusal("BATCH_KIND", f"批次 {batch_id} 是更正批次，其补发/追回另行处理")
-    states = list(session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch_id)))
+    states = list(session.execute(select(ClaimRow.claim_id, ClaimRow.state).where(ClaimRow.batch_id == batch_id)))
     undecided = [c.claim_id for c in states if c.state == "calculated"]
     if undecided:
         raise Refusal("BATCH_UNDECIDED", f"批次 {batch_id} 还有 {len(undecided)} 件申请未审核（如 {undecided[0]}），不能标记为已支付")
@@ -139,8 +147,11 @@ def mark_paid(session: Session, batch_id: int, user: str) -> tuple[int, Decimal]
         raise Refusal("BATCH_PAID", f"批次 {batch_id} 已标记为已支付")
     paid = [c for c in states if c.state == "approved"]
     data = payout_data(session, batch_id, user, ("approved",))
-    for claim in paid:
-        claim.state = "paid"
+    changed = session.execute(update(ClaimRow).where(ClaimRow.batch_id == batch_id, ClaimRow.state == "approved")
+                              .values(state="paid", version=ClaimRow.version + 1)
+                              .execution_options(synchronize_session=False)).rowcount
+    if changed != len(paid):
+        raise Refusal("CLAIM_CHANGED", "标记期间有申请被他人改动，未标记，请重试")
     batch.state = "paid"
     session.flush()
     audit_log.append(session, user, "batch.mark_paid", "batch", batch_id,
