@@ -539,15 +539,17 @@ def export_bank_command(ctx: click.Context, batch_id: int, out: str) -> None:
 @click.argument("batch_id", type=int)
 @click.option("-o", "--out", required=True, type=click.Path(), help="PDF 文件；分文件时为文件夹。")
 @click.option("--split-by", type=click.Choice(["unit", "member"]), help="按单位或按会员分成多个 PDF。")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="分文件时并行生成的进程数。")
 @click.pass_context
-def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None) -> None:
+def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int) -> None:
     """A4 notice letters in Chinese, one per decided claim, grouped by unit."""
     from exports.commands import export_letters
     from exports.fonts import FontError
 
     try:
         with _work(ctx) as session:
-            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo)
+            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo, workers)
     except FontError as error:
         click.echo(str(error), err=True)
         sys.exit(2)

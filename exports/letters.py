@@ -60,24 +60,42 @@ def _yuan(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def _grid(data, widths, styles: LetterStyles, header=True) -> Table:
+def _grid(data, widths, styles: LetterStyles, header=True, right_from: int | None = None,
+          right_column: int | None = None) -> Table:
+    """A ruled table; short cells are plain strings in the CJK font, long ones Paragraphs that wrap."""
     table = Table(data, colWidths=widths, repeatRows=1 if header else 0)
     commands = [("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("FONTNAME", (0, 0), (-1, -1), styles.font.name), ("FONTSIZE", (0, 0), (-1, -1), 9),
                 ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
     if header:
         commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7")))
+    if right_from is not None:
+        commands.append(("ALIGN", (right_from, 1), (-1, -1), "RIGHT"))
+    if right_column is not None:
+        commands.append(("ALIGN", (right_column, 1), (right_column, -1), "RIGHT"))
     table.setStyle(TableStyle(commands))
     return table
 
 
+class Fixed:
+    """What every letter of one export shares, laid out once (platypus re-wraps a flowable wherever it is used)."""
+
+    def __init__(self, data: PayoutData, styles: LetterStyles, issued: date):
+        scheme = data.policy.scheme
+        self.issuer, self.title = _p(scheme.issuer, styles.issuer), _p(TITLE, styles.title)
+        self.contact = _p(scheme.contact, styles.small) if scheme.contact else None
+        self.source = _p("补助依据：" + scheme.source, styles.small)
+        self.sign = [_p(scheme.issuer, styles.sign), _p(f"{issued:%Y年%m月%d日}", styles.sign)]
+
+
 def letter_story(claim: PayoutClaim, data: PayoutData, balances: list[tuple[str, Decimal, Decimal]],
-                 styles: LetterStyles, issued: date) -> list:
+                 styles: LetterStyles, issued: date, fixed: Fixed | None = None) -> list:
+    fixed = fixed or Fixed(data, styles, issued)
     policy, batch, member, row = data.policy, data.batch, claim.member, claim.claim
     names = {i.code: i.name for i in policy.items}
     benefit_names = {b.code: b.name for i in policy.items for b in i.benefits}
     width = A4[0] - 40 * mm
-    story = [_p(policy.scheme.issuer, styles.issuer), _p(TITLE, styles.title),
+    story = [fixed.issuer, fixed.title,
              _p(f"通知编号：{batch.id}-{row.claim_id}　　通知日期：{issued:%Y年%m月%d日}", styles.small),
              Spacer(1, 4 * mm), _p(f"{member.name} 同志：", styles.body)]
     stay = (f"{row.admission_date:%Y年%m月%d日}至{row.discharge_date:%Y年%m月%d日}住院"
@@ -85,29 +103,27 @@ def letter_story(claim: PayoutClaim, data: PayoutData, balances: list[tuple[str,
     verdict = "已审核办结，补助结果如下：" if row.state in ("approved", "paid") else "经审核，不予补助。"
     story.append(_p(f"您因{stay}（申请编号 {row.claim_id}）向{policy.scheme.name}提出的补助申请，{verdict}", styles.body))
     story.append(Spacer(1, 3 * mm))
-    story.append(_grid([[_p("姓名", styles.cell), _p("会员编号", styles.cell), _p("身份证号", styles.cell), _p("单位", styles.cell)],
-                        [_p(member.name, styles.cell), _p(member.member_id, styles.cell),
-                         _p(mask_id(member.id_number), styles.cell), _p(member.unit, styles.cell)]],
+    story.append(_grid([["姓名", "会员编号", "身份证号", "单位"],
+                        [member.name, member.member_id, mask_id(member.id_number), _p(member.unit, styles.cell)]],
                        [width * 0.15, width * 0.17, width * 0.28, width * 0.40], styles))
     story.append(Spacer(1, 2 * mm))
-    story.append(_grid([[_p(h, styles.cell) for h in ("类别", "就医日期", "医院等级", "诊断编码", "手术编码")],
-                        [_p(EVENT_TYPE_NAMES[row.event_type], styles.cell),
-                         _p(f"{row.admission_date} 至 {row.discharge_date}", styles.cell),
-                         _p(f"{row.hospital_level} 级", styles.cell), _p(row.diagnoses.replace(";", "、"), styles.cell),
+    story.append(_grid([["类别", "就医日期", "医院等级", "诊断编码", "手术编码"],
+                        [EVENT_TYPE_NAMES[row.event_type], f"{row.admission_date} 至 {row.discharge_date}",
+                         f"{row.hospital_level} 级", _p(row.diagnoses.replace(";", "、"), styles.cell),
                          _p(row.procedures.replace(";", "、") or "—", styles.cell)]],
                        [width * 0.14, width * 0.30, width * 0.12, width * 0.22, width * 0.22], styles))
     story.append(Spacer(1, 3 * mm))
     if row.state == "refused":
         story.append(_p(f"不予补助的理由：{row.decision_note or '见审核意见'}", styles.body))
-    lines = [[_p(h, styles.cell) for h in ("保障项目", "补助项目", "金额（元）", "计算说明")]]
+    lines = [["保障项目", "补助项目", "金额（元）", "计算说明"]]
     for line in claim.lines:
         text = "".join(step["text"] for step in line.explanation["steps"])
         if line.reason and Reason(line.reason).text not in text:
             text += Reason(line.reason).text + "。"
         lines.append([_p(names.get(line.item, "整件申请"), styles.cell),
                       _p(benefit_names.get(line.benefit, "—"), styles.cell),
-                      _p(_yuan(line.amount) if row.state != "refused" else "0.00", styles.right), _p(text, styles.cell)])
-    story.append(_grid(lines, [width * 0.18, width * 0.16, width * 0.13, width * 0.53], styles))
+                      _yuan(line.amount) if row.state != "refused" else "0.00", _p(text, styles.cell)])
+    story.append(_grid(lines, [width * 0.18, width * 0.16, width * 0.13, width * 0.53], styles, right_column=2))
     total = claim.total if row.state != "refused" else ZERO
     story.append(Spacer(1, 3 * mm))
     story.append(_p(f"本次补助合计：¥{_yuan(total)} 元（人民币大写：{uppercase_rmb(total)}）", styles.body))
@@ -120,15 +136,15 @@ def letter_story(claim: PayoutClaim, data: PayoutData, balances: list[tuple[str,
     if balances:
         story.append(Spacer(1, 3 * mm))
         story.append(_p(f"截至本通知，您 {batch.period} 年度各保障项目的剩余补助额度：", styles.body))
-        story.append(_grid([[_p(h, styles.cell) for h in ("保障项目", "本期最高补助（元）", "剩余额度（元）")]] +
-                           [[_p(name, styles.cell), _p(_yuan(cap), styles.right), _p(_yuan(left), styles.right)]
-                            for name, cap, left in balances], [width * 0.5, width * 0.25, width * 0.25], styles))
+        story.append(_grid([["保障项目", "本期最高补助（元）", "剩余额度（元）"]] +
+                           [[name, _yuan(cap), _yuan(left)] for name, cap, left in balances],
+                           [width * 0.5, width * 0.25, width * 0.25], styles, right_from=1))
     story.append(Spacer(1, 4 * mm))
-    if policy.scheme.contact:
-        story.append(_p(policy.scheme.contact, styles.small))
-    story.append(_p("补助依据：" + policy.scheme.source, styles.small))
+    if fixed.contact is not None:
+        story.append(fixed.contact)
+    story.append(fixed.source)
     story.append(Spacer(1, 6 * mm))
-    story.append(KeepTogether([_p(policy.scheme.issuer, styles.sign), _p(f"{issued:%Y年%m月%d日}", styles.sign)]))
+    story.append(KeepTogether(list(fixed.sign)))
     return story
 
 
@@ -139,10 +155,12 @@ def write_letters(data: PayoutData, claims: Iterable[PayoutClaim], balances: Bal
     styles = LetterStyles(font)
     issued = issued or date.today()
     story: list = []
+    fixed = Fixed(data, styles, issued)
     for index, claim in enumerate(claims):
         if index:
             story.append(PageBreak())
-        story.extend(letter_story(claim, data, balances.of(claim.member.member_id, data.batch.period), styles, issued))
+        story.extend(letter_story(claim, data, balances.of(claim.member.member_id, data.batch.period), styles, issued,
+                                  fixed))
         step()
     document = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
                                  bottomMargin=18 * mm, title=TITLE, author=data.policy.scheme.issuer,

@@ -171,3 +171,17 @@ def test_mark_paid(store, tmp_path):
 
 def test_mask_id():
     assert mask_id("330102198005120142") == "330102********0142"
+
+
+def test_split_letters_with_workers_match_one_process(store, tmp_path):
+    add_users(store)
+    import_folder(store, SCENARIOS / "hz_waiting_level_deductible", "hangzhou")
+    batch_id = batch_and_approve(store, "hangzhou")
+    with store.session() as s:
+        one = export_letters(s, batch_id, tmp_path / "one", FINANCE, "member", quiet, workers=1)
+        two = export_letters(s, batch_id, tmp_path / "two", FINANCE, "member", quiet, workers=2)
+    assert [f.name for f in one.files] == [f.name for f in two.files] == ["HZ002-李强.pdf", "HZ003-赵敏.pdf"]
+    assert one.pages == two.pages
+    for a, b in zip(one.files, two.files, strict=True):
+        text = lambda path: "".join(p.extract_text() for p in PdfReader(path).pages)  # noqa: E731
+        assert text(a) == text(b)

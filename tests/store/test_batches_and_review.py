@@ -245,3 +245,29 @@ def test_lines_keep_what_they_add_to_the_ledger(store):
     assert lines[("A3", "medical_subsidy")].base_fen == 4_000_000 and lines[("A3", "medical_subsidy")].counted
     assert lines[("A3", "living_allowance")].days == 20
     assert lines[("A4", "critical_illness")].counted is False  # ALREADY_PAID: failed a check
+
+
+def test_batch_with_workers_stores_the_same_lines(store, tmp_path):
+    """Two worker processes, each owning a share of the members, store exactly what one process stores."""
+    from benchmarks.generate import generate
+
+    paths = generate(600, tmp_path / "data", seed=5)
+    add_users(store)
+    loaded = policy()
+    for kind in ("members", "enrollments", "claims"):
+        with store.session() as s:
+            assert not import_file(s, kind, paths[kind], CLERK, loaded.policy).problems
+    with store.session() as s:
+        one = create_batch(s, loaded, 2025, CLERK).id
+    with store.session() as s:  # put the claims back and calculate them again with two workers
+        s.execute(ResultLineRow.__table__.update().values(current=False))
+        s.execute(ClaimRow.__table__.update().where(ClaimRow.batch_id == one).values(state="received", batch_id=None))
+    with store.session() as s:
+        two = create_batch(s, loaded, 2025, CLERK, workers=2).id
+
+    def lines(batch_id):
+        with store.session() as s:
+            return [(r.position, r.claim_id, r.item, r.benefit, r.amount_fen, r.reason, r.explanation_json, r.counted,
+                     r.base_fen, r.days) for r in batch_lines(s, batch_id)]
+
+    assert len(lines(one)) > 900 and lines(one) == lines(two)
