@@ -77,25 +77,15 @@ def _grid(data, widths, styles: LetterStyles, header=True, right_from: int | Non
     return table
 
 
-class Fixed:
-    """What every letter of one export shares, laid out once (platypus re-wraps a flowable wherever it is used)."""
-
-    def __init__(self, data: PayoutData, styles: LetterStyles, issued: date):
-        scheme = data.policy.scheme
-        self.issuer, self.title = _p(scheme.issuer, styles.issuer), _p(TITLE, styles.title)
-        self.contact = _p(scheme.contact, styles.small) if scheme.contact else None
-        self.source = _p("补助依据：" + scheme.source, styles.small)
-        self.sign = [_p(scheme.issuer, styles.sign), _p(f"{issued:%Y年%m月%d日}", styles.sign)]
-
-
 def letter_story(claim: PayoutClaim, data: PayoutData, balances: list[tuple[str, Decimal, Decimal]],
-                 styles: LetterStyles, issued: date, fixed: Fixed | None = None) -> list:
-    fixed = fixed or Fixed(data, styles, issued)
+                 styles: LetterStyles, issued: date) -> list:
+    """One letter's flowables. Each letter gets its own: platypus keeps layout state on a flowable, and one
+    shared between letters fails when a letter runs onto a second page."""
     policy, batch, member, row = data.policy, data.batch, claim.member, claim.claim
     names = {i.code: i.name for i in policy.items}
     benefit_names = {b.code: b.name for i in policy.items for b in i.benefits}
     width = A4[0] - 40 * mm
-    story = [fixed.issuer, fixed.title,
+    story = [_p(policy.scheme.issuer, styles.issuer), _p(TITLE, styles.title),
              _p(f"通知编号：{batch.id}-{row.claim_id}　　通知日期：{issued:%Y年%m月%d日}", styles.small),
              Spacer(1, 4 * mm), _p(f"{member.name} 同志：", styles.body)]
     stay = (f"{row.admission_date:%Y年%m月%d日}至{row.discharge_date:%Y年%m月%d日}住院"
@@ -140,11 +130,11 @@ def letter_story(claim: PayoutClaim, data: PayoutData, balances: list[tuple[str,
                            [[name, _yuan(cap), _yuan(left)] for name, cap, left in balances],
                            [width * 0.5, width * 0.25, width * 0.25], styles, right_from=1))
     story.append(Spacer(1, 4 * mm))
-    if fixed.contact is not None:
-        story.append(fixed.contact)
-    story.append(fixed.source)
+    if policy.scheme.contact:
+        story.append(_p(policy.scheme.contact, styles.small))
+    story.append(_p("补助依据：" + policy.scheme.source, styles.small))
     story.append(Spacer(1, 6 * mm))
-    story.append(KeepTogether(list(fixed.sign)))
+    story.append(KeepTogether([_p(policy.scheme.issuer, styles.sign), _p(f"{issued:%Y年%m月%d日}", styles.sign)]))
     return story
 
 
@@ -155,12 +145,10 @@ def write_letters(data: PayoutData, claims: Iterable[PayoutClaim], balances: Bal
     styles = LetterStyles(font)
     issued = issued or date.today()
     story: list = []
-    fixed = Fixed(data, styles, issued)
     for index, claim in enumerate(claims):
         if index:
             story.append(PageBreak())
-        story.extend(letter_story(claim, data, balances.of(claim.member.member_id, data.batch.period), styles, issued,
-                                  fixed))
+        story.extend(letter_story(claim, data, balances.of(claim.member.member_id, data.batch.period), styles, issued))
         step()
     document = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
                                  bottomMargin=18 * mm, title=TITLE, author=data.policy.scheme.issuer,
