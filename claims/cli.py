@@ -24,6 +24,7 @@ def _refuse(refusal) -> None:
 @contextmanager
 def _work(ctx: click.Context, initialised: bool = True):
     """One unit of work on the database: committed whole or not at all; refusals exit 1, bad input 2."""
+    from claims.bulk import collector_paused
     from claims.store.database import NotInitialised, Store, check_initialised
     from claims.workflow.errors import Refusal
 
@@ -31,7 +32,7 @@ def _work(ctx: click.Context, initialised: bool = True):
     try:
         if initialised:
             check_initialised(store.engine)
-        with store.session() as session:
+        with collector_paused(), store.session() as session:
             yield session
     except NotInitialised as error:
         click.echo(str(error), err=True)
@@ -280,7 +281,6 @@ def batch() -> None:
 def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...],
                  workers: int) -> None:
     """Calculate the period's received claims against the settled ledger; prints the batch id."""
-    from claims.bulk import collector_paused
     from claims.policy import read_policy
     from claims.workflow.batches import create_batch
 
@@ -289,9 +289,8 @@ def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, c
     except ProblemsFound as found:
         _fail(found)
     with _work(ctx) as session:
-        with collector_paused():
-            created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
-                                   progress=lambda message: click.echo(message, err=True), workers=workers)
+        created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
+                               progress=lambda message: click.echo(message, err=True), workers=workers)
     click.echo(f"批次 {created.id}（{created.name}）：{created.claim_count} 件申请，{created.line_count} 行结果，"
                f"拟补助合计 {created.total_fen / 100:,.2f} 元", err=True)
     click.echo(created.id)
@@ -414,6 +413,7 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) ->
     """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference."""
     from claims.audit.bundle import BundleRefused, read_bundle
     from claims.audit.rerun import describe, rerun, snapshot_of_batch
+    from claims.bulk import collector_paused
 
     if (batch_id is None) == (bundle is None):
         raise Refused("请给出批次号，或用 --bundle 指定复算包（二者选一）")
@@ -427,7 +427,8 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) ->
     else:
         with _work(ctx) as session:
             snapshot = snapshot_of_batch(session, batch_id, ctx.obj["user"])
-    report = rerun(snapshot)
+    with collector_paused():
+        report = rerun(snapshot)
     for line in describe(report):
         click.echo(line)
     sys.exit(0 if report.identical else 1)
