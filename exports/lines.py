@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Sequence
 from decimal import Decimal
@@ -28,12 +27,6 @@ def write_csv(lines: Sequence[ResultLine], out: IO[str]) -> None:
     writer.writerows(contract_row(line) for line in lines)
 
 
-def csv_text(lines: Sequence[ResultLine]) -> str:
-    buffer = io.StringIO()
-    write_csv(lines, buffer)
-    return buffer.getvalue()
-
-
 def json_record(line: ResultLine) -> dict:
     record = dict(zip(CSV_COLUMNS, contract_row(line), strict=True))
     record["period"] = line.period
@@ -41,10 +34,6 @@ def json_record(line: ResultLine) -> dict:
     record["explanation_text"] = line_summary(line)
     record["explanation"] = explanation_json(line.explanation)
     return record
-
-
-def write_json(lines: Sequence[ResultLine], out: IO[str]) -> None:
-    _dump_json([json_record(line) for line in lines], out)
 
 
 def _dump_json(records: list[dict], out: IO[str]) -> None:

@@ -117,18 +117,6 @@ def line_summary(line: ResultLine) -> str:
     return text
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
 def explanation_json(explanation: Explanation) -> dict[str, Any]:
     """The explanation as JSON-ready data (Decimal and dates as text)."""
     return json.loads(explanation_text_json(explanation))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from claims.engine.model import Claim, Enrollment, Member
 from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
-from claims.intake.rows import ParsedTable, header_positions, parse_table
+from claims.intake.rows import header_positions, parse_table
 from claims.intake.tables import Table, read_table
 from claims.policy.schema import Policy
 from claims.problems import Problem, ProblemsFound
@@ -32,11 +32,6 @@ class Share:
 
     def owns(self, member_id: object) -> bool:
         return zlib.crc32(str(member_id).strip().encode()) % self.count == self.index
-
-
-def read_parsed(path: str | Path, kind: str, today: date | None = None) -> ParsedTable:
-    """Read and validate one file row by row; a file-level problem (missing, unreadable) raises."""
-    return parse_table(read_table(path), kind, today)
 
 
 def read_inputs(policy: Policy, members: str | Path, enrollments: str | Path, claims: str | Path,

@@ -41,14 +41,6 @@ def pattern_error(text: str) -> str | None:
     return f"“{text}”不是有效的 ICD-10 诊断编码或 ICD-9-CM-3 手术编码"
 
 
-def is_diagnosis_code(code: str) -> bool:
-    return _ICD10_CATEGORY.match(normalize(code)) is not None
-
-
-def is_procedure_code(code: str) -> bool:
-    return _ICD9.fullmatch(normalize(code)) is not None
-
-
 @dataclass(frozen=True, slots=True)
 class CodeSet:
     """A compiled list of patterns: prefixes and category ranges."""

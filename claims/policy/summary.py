@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from claims.policy.dated import Dated
 from claims.policy.schema import (
     EVENT_TYPE_NAMES,
@@ -122,7 +120,3 @@ def _banded(benefit: BandedExpense) -> list[str]:
         rows.append([f"{band.lower:,} 元{upper}", _rate(band.rate)])
     out += ["    " + line for line in _table(rows)]
     return out
-
-
-def total_contribution(item: Item, shares: int, at) -> Decimal:
-    return item.contribution.at(at) * shares

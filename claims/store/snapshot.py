@@ -7,8 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from claims.engine import Claim, Enrollment, Member
-from claims.engine.explain import explanation_json
-from claims.engine.model import ResultLine
 
 
 def member_json(m: Member) -> dict[str, Any]:
@@ -64,9 +62,3 @@ def inputs_json(members: dict[str, Member], enrollments: list[Enrollment], claim
 def inputs_from(data: dict[str, Any]) -> tuple[dict[str, Member], list[Enrollment], list[Claim]]:
     members = {m["member_id"]: member_from(m) for m in data["members"]}
     return members, [enrollment_from(e) for e in data["enrollments"]], [claim_from(c) for c in data["claims"]]
-
-
-def line_json(line: ResultLine) -> dict[str, Any]:
-    return {"claim_id": line.claim_id, "member_id": line.member_id, "period": line.period, "item": line.item,
-            "benefit": line.benefit, "amount": str(line.amount), "reason": line.reason.value if line.reason else "",
-            "explanation": explanation_json(line.explanation)}

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from claims import ENGINE_VERSION
-from claims.engine import Claim, Enrollment, Ledger, Member, evaluation_order
+from claims.engine import Claim, Enrollment, Ledger, Member
 from claims.engine.explain import explanation_text_json
 from claims.engine.ledger import Count
 from claims.engine.periods import period_end, period_start
@@ -202,7 +202,3 @@ def get_batch(session: Session, batch_id: int) -> Batch:
     if batch is None:
         raise Refusal("BATCH_UNKNOWN", f"批次 {batch_id} 不存在")
     return batch
-
-
-def ordered(claims: list[Claim]) -> list[Claim]:
-    return sorted(claims, key=evaluation_order)
