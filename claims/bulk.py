@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from claims.engine import Claim, Enrollment, Ledger, Member, ResultLine, calculate, evaluation_order
 from claims.engine.plan import Plan
@@ -46,7 +46,8 @@ def calculate_files(policy: Policy, members: Path, enrollments: Path, claims: Pa
         result = calculate(policy, inputs.members, inputs.enrollments, inputs.claims)
         return [render(line) for line in result.lines], result.ledger, len(inputs.claims)
     for path in (members, enrollments, claims):
-        read_table(path) if not Path(path).exists() else None  # a missing file: one message, not one per worker
+        if not Path(path).exists():
+            read_table(path)  # raises the missing file's message once, not once per worker
     Plan(policy)
     _JOB.update(policy=policy, paths=(members, enrollments, claims), today=today, workers=workers, render=render)
     try:
@@ -54,34 +55,49 @@ def calculate_files(policy: Policy, members: Path, enrollments: Path, claims: Pa
             parts = pool.map(_run_share, range(workers))
     finally:
         _JOB.clear()
-    problems = [p for part in parts if part[0] == "problems" for p in part[1]]
+    problems = [p for part in parts for p in part.problems]
     if problems:
         raise ProblemsFound(problems)
-    rows = [row for _, _, row in heapq.merge(*(part[1] for part in parts), key=lambda r: (r[0], r[1]))]
-    ledger = Ledger(invoices=parts[0][3])
-    for part in parts:
-        ledger.periods.update(part[2].periods)
-        ledger.lifetime_lump.update(part[2].lifetime_lump)
-    return rows, ledger, sum(part[4] for part in parts)
+    rows, ledger = _merge(parts, parts[0].holders)
+    return rows, ledger, sum(part.claims for part in parts)
 
 
-def _run_share(index: int):
+class _ShareResult(NamedTuple):
+    """What one worker sends back: its rendered rows (keyed for the merge) and ledger, or its problems."""
+
+    rows: list
+    ledger: Ledger | None
+    holders: dict[str, str]
+    claims: int
+    problems: list
+
+
+def _run_share(index: int) -> _ShareResult:
     job = _JOB
     try:
         with collector_paused():
             inputs = read_inputs(job["policy"], *job["paths"], job["today"], Share(index, job["workers"]))
-            holders = inputs.invoice_holders
             result = calculate(job["policy"], inputs.members, inputs.enrollments, inputs.claims,
-                               Ledger(invoices=dict(holders)))
-            render = job["render"]
-            rows = [(line.claim_id, line.order, render(line)) for line in result.lines]
+                               Ledger(invoices=dict(inputs.invoice_holders)))
+            rows = [(line.claim_id, line.order, job["render"](line)) for line in result.lines]
     except ProblemsFound as found:
-        return ("problems", found.problems)
-    result.ledger.invoices = {}
-    return ("rows", rows, result.ledger, holders, len(inputs.claims))
+        return _ShareResult([], None, {}, 0, found.problems)
+    result.ledger.invoices = {}  # the parent has them all already; no need to send them back
+    return _ShareResult(rows, result.ledger, inputs.invoice_holders, len(inputs.claims), [])
 
 
-def invoice_holders(policy: Policy, claims: Iterable[Claim], ledger: Ledger) -> dict[str, str]:
+def _merge(parts: list[_ShareResult], holders: dict[str, str]) -> tuple[list, Ledger]:
+    """The workers' rows in output order (claim id, then policy order) and their ledgers joined; members
+    are disjoint between shares, and every invoice's holder was settled before the split."""
+    rows = [row for _, _, row in heapq.merge(*(part.rows for part in parts), key=lambda r: (r[0], r[1]))]
+    ledger = Ledger(invoices=dict(holders))
+    for part in parts:
+        ledger.periods.update(part.ledger.periods)
+        ledger.lifetime_lump.update(part.ledger.lifetime_lump)
+    return rows, ledger
+
+
+def invoice_holders(claims: Iterable[Claim], ledger: Ledger) -> dict[str, str]:
     """Each invoice number's first holder, in evaluation order after the ledger: what makes a claim a
     duplicate, settled for everyone before the members are split between workers."""
     holders = dict(ledger.invoices)
@@ -94,10 +110,10 @@ def invoice_holders(policy: Policy, claims: Iterable[Claim], ledger: Ledger) -> 
 _JOB: dict = {}
 
 
-def _run_partition(index: int) -> tuple[list, Ledger]:
+def _run_partition(index: int) -> _ShareResult:
     job = _JOB
-    workers = job["workers"]
-    mine = {m for m in job["members"] if _partition(m, workers) == index}
+    share = Share(index, job["workers"])
+    mine = {m for m in job["members"] if share.owns(m)}
     ledger = Ledger(
         periods={k: v for k, v in job["ledger"].periods.items() if k[0] in mine},
         lifetime_lump={m: s for m, s in job["ledger"].lifetime_lump.items() if m in mine},
@@ -106,13 +122,9 @@ def _run_partition(index: int) -> tuple[list, Ledger]:
     result = calculate(job["policy"], {m: job["members"][m] for m in mine},
                        [e for e in job["enrollments"] if e.member_id in mine],
                        [c for c in job["claims"] if c.member_id in mine], ledger)
-    render = job["render"]
-    result.ledger.invoices = {}  # the parent rebuilds them; no need to send them back
-    return [(line.claim_id, line.order, render(line)) for line in result.lines], result.ledger
-
-
-def _partition(member_id: str, workers: int) -> int:
-    return sum(member_id.encode()) % workers
+    rows = [(line.claim_id, line.order, job["render"](line)) for line in result.lines]
+    result.ledger.invoices = {}  # the parent has them all already; no need to send them back
+    return _ShareResult(rows, result.ledger, {}, len(mine), [])
 
 
 def calculate_rendered(policy: Policy, members: Mapping[str, Member], enrollments: list[Enrollment],
@@ -127,18 +139,12 @@ def calculate_rendered(policy: Policy, members: Mapping[str, Member], enrollment
         result = calculate(policy, members, enrollments, claims, ledger)
         return [render(line) for line in result.lines], result.ledger
     Plan(policy)
+    holders = invoice_holders(claims, ledger)
     _JOB.update(policy=policy, members=dict(members), enrollments=enrollments, claims=claims, ledger=ledger,
-                holders=invoice_holders(policy, claims, ledger), workers=workers, render=render)
+                holders=holders, workers=workers, render=render)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_run_partition, range(workers))
     finally:
         _JOB.clear()
-    rows = [row for _, _, row in heapq.merge(*(part for part, _ in parts), key=lambda r: (r[0], r[1]))]
-    merged = Ledger(invoices=dict(ledger.invoices))
-    for _, part_ledger in parts:
-        merged.periods.update(part_ledger.periods)
-        merged.lifetime_lump.update(part_ledger.lifetime_lump)
-    for claim in sorted(claims, key=evaluation_order):
-        merged.register_invoice(claim.invoice_no, claim.claim_id)
-    return rows, merged
+    return _merge(parts, holders)

@@ -1,10 +1,9 @@
-"""Result lines as the contract CSV (SPEC §5), JSON with explanations, or a readable XLSX sheet."""
+"""Result lines rendered (contract CSV cells, JSON records with explanations) and written as CSV, JSON or XLSX."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import IO
 
@@ -21,12 +20,6 @@ def contract_row(line: ResultLine) -> list[str]:
             line.reason.value if line.reason else ""]
 
 
-def write_csv(lines: Sequence[ResultLine], out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(contract_row(line) for line in lines)
-
-
 def json_record(line: ResultLine) -> dict:
     record = dict(zip(CSV_COLUMNS, contract_row(line), strict=True))
     record["period"] = line.period
@@ -39,10 +32,6 @@ def json_record(line: ResultLine) -> dict:
 def _dump_json(records: list[dict], out: IO[str]) -> None:
     json.dump({"lines": records}, out, ensure_ascii=False, indent=2)
     out.write("\n")
-
-
-def write_xlsx(lines: Sequence[ResultLine], path: str) -> None:
-    _write_xlsx_records([json_record(line) for line in lines], path)
 
 
 def _write_xlsx_records(records: list[dict], path: str) -> None:

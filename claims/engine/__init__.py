@@ -1,9 +1,9 @@
 """PURE engine: claims + policy + ledger → result lines + new ledger, with explanations. No I/O, no clock."""
 
 from claims.engine.calculate import calculate, evaluation_order
-from claims.engine.context import ValueNotInForce
 from claims.engine.ledger import Ledger
 from claims.engine.model import Calculation, Claim, Enrollment, Explanation, Member, ResultLine, Step
+from claims.engine.plan import ValueNotInForce
 from claims.engine.reasons import Reason
 
 __all__ = [

@@ -34,7 +34,7 @@ def banded_expense(ctx: Context, a: Assessment) -> None:
     base = sum((getattr(claim, name) for name in a.plan.benefit.base), ZERO)
     deductible, bands = terms["deductible"], terms["bands"]
     before = ZERO
-    if terms["per_period"]:
+    if terms["per"] == "period":
         counts = ctx.ledger.periods.get((a.member.member_id, a.period))
         if counts is not None:
             before = counts.base.get(a.plan.code, ZERO)

@@ -9,10 +9,8 @@ from decimal import Decimal
 from claims.engine.coverage import CoverIndex
 from claims.engine.ledger import Ledger
 from claims.engine.model import Claim, Member, Step
-from claims.engine.plan import BenefitPlan, Plan, ValueNotInForce, value_at
+from claims.engine.plan import BenefitPlan, Plan
 from claims.engine.reasons import Reason
-
-__all__ = ["Assessment", "Context", "ValueNotInForce", "value_at"]
 
 
 @dataclass(slots=True)

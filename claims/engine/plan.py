@@ -69,8 +69,7 @@ class BenefitPlan:
             deductible, since = (value_at(b.deductible.amount, start, f"{code}.deductible") if b.deductible
                                  else (Decimal(0), None))
             bands = [(band.lower, band.upper, *value_at(band.rate, start, f"{code}.bands")) for band in b.bands]
-            terms.update(deductible=deductible, per_period=b.deductible is None or b.deductible.per == "period",
-                         per=b.deductible.per if b.deductible else "period", bands=[(lo, up, rate) for lo, up, rate, _ in bands],
+            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=[(lo, up, rate) for lo, up, rate, _ in bands],
                          effective=since or next((s for *_, s in bands if s), None))
         elif isinstance(b, PerDiem):
             rate, rate_since = value_at(b.rate, start, f"{code}.rate")
