@@ -1,0 +1,156 @@
+"""`claims batch ...`, `claims explain`, `claims review ...`, `claims claim ...`."""
+
+from __future__ import annotations
+
+import click
+
+from claims.cli.common import Refused, _fail, _work
+from claims.cli.root import main
+from claims.problems import ProblemsFound
+
+
+@main.group()
+def batch() -> None:
+    """Calculation batches: create, list, show, mark paid."""
+
+
+@batch.command("create")
+@click.option("--policy", "policy_file", required=True, type=click.Path(), help="策略文件（YAML）。")
+@click.option("--period", required=True, type=int, help="互助期，如 2025。")
+@click.option("--name", default="", help="批次名称（默认：2025 年度第 N 批）。")
+@click.option("--claim", "claim_ids", multiple=True, help="只计算这些申请（可重复）；默认该互助期全部已受理的申请。")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="并行进程数（按会员分片，结果与单进程完全相同）。")
+@click.pass_context
+def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...],
+                 workers: int) -> None:
+    """Calculate the period's received claims against the settled ledger; prints the batch id."""
+    from claims.policy import read_policy
+    from claims.workflow.batches import create_batch
+
+    try:
+        loaded = read_policy(policy_file)
+    except ProblemsFound as found:
+        _fail(found)
+    with _work(ctx) as session:
+        created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
+                               progress=lambda message: click.echo(message, err=True), workers=workers)
+    click.echo(f"批次 {created.id}（{created.name}）：{created.claim_count} 件申请，{created.line_count} 行结果，"
+               f"拟补助合计 {created.total_fen / 100:,.2f} 元", err=True)
+    click.echo(created.id)
+
+
+@batch.command("list")
+@click.option("--period", type=int, help="只列出该互助期的批次。")
+@click.pass_context
+def batch_list(ctx: click.Context, period: int | None) -> None:
+    """Batches with id, period, state and totals."""
+    from claims.workflow.views import batch_table
+
+    with _work(ctx) as session:
+        click.echo(batch_table(session, ctx.obj["user"], period))
+
+
+@batch.command("show")
+@click.argument("batch_id", type=int)
+@click.pass_context
+def batch_show(ctx: click.Context, batch_id: int) -> None:
+    """One batch: its policy, totals per item, claims by state."""
+    from claims.workflow.views import batch_summary
+
+    with _work(ctx) as session:
+        click.echo(batch_summary(session, ctx.obj["user"], batch_id))
+
+
+@main.command()
+@click.argument("claim_id")
+@click.pass_context
+def explain(ctx: click.Context, claim_id: str) -> None:
+    """A claim's current result lines with their explanation, to read out on the telephone."""
+    from claims.workflow.views import claim_explanation
+
+    with _work(ctx) as session:
+        click.echo(claim_explanation(session, ctx.obj["user"], claim_id))
+
+
+@main.group()
+def review() -> None:
+    """The review workbook: export a batch for review, import the decisions."""
+
+
+@review.command("export")
+@click.argument("batch_id", type=int)
+@click.option("-o", "--out", required=True, type=click.Path(), help="审核表 XLSX 文件。")
+@click.pass_context
+def review_export(ctx: click.Context, batch_id: int, out: str) -> None:
+    """Write the batch's review sheet: computed cells locked, a 通过/退回/不予补助 drop-down per claim."""
+    from claims.workflow.review import export_review
+
+    with _work(ctx) as session:
+        count = export_review(session, batch_id, out, ctx.obj["user"])
+    click.echo(f"审核表已写入 {out}：批次 {batch_id}，{count} 件申请")
+
+
+@review.command("import")
+@click.argument("file", type=click.Path(exists=True))
+@click.pass_context
+def review_import(ctx: click.Context, file: str) -> None:
+    """Apply the decisions of a filled review sheet (all or none)."""
+    from claims.workflow.decisions import DECISION_NAMES
+    from claims.workflow.review import import_review
+
+    with _work(ctx) as session:
+        done = import_review(session, file, ctx.obj["user"])
+    summary = "，".join(f"{DECISION_NAMES[k]} {v} 件" for k, v in sorted(done.decided.items()))
+    click.echo(f"批次 {done.batch_id} 的审核结论已导入：{summary}")
+
+
+@main.group()
+def claim() -> None:
+    """One claim: decide, correct."""
+
+
+@claim.command("decide")
+@click.argument("claim_id")
+@click.option("--approve", "decision", flag_value="approve", help="通过。")
+@click.option("--return", "decision", flag_value="return", help="退回（补充材料后可重新提交）。")
+@click.option("--refuse", "decision", flag_value="refuse", help="不予补助（须写备注）。")
+@click.option("--note", default="", help="备注。")
+@click.pass_context
+def claim_decide(ctx: click.Context, claim_id: str, decision: str | None, note: str) -> None:
+    """Decide one calculated claim."""
+    from claims.workflow.decisions import DECISION_NAMES, decide
+
+    if decision is None:
+        raise Refused("请选择 --approve、--return 或 --refuse 之一")
+    with _work(ctx) as session:
+        decide(session, claim_id, decision, ctx.obj["user"], note)
+    click.echo(f"申请 {claim_id}：{DECISION_NAMES[decision]}")
+
+
+@claim.command("correct")
+@click.argument("claim_id")
+@click.option("--set", "sets", multiple=True, required=True, help="字段=值，可重复，如 --set self_pay_in_scope=5000.00")
+@click.option("--reason", required=True, help="更正原因（必填，记入审计日志）。")
+@click.pass_context
+def claim_correct(ctx: click.Context, claim_id: str, sets: tuple[str, ...], reason: str) -> None:
+    """Correct a settled claim; later claims of the member's period are re-evaluated; top-ups and recoveries listed."""
+    from claims.workflow.corrections import correct, parse_sets
+    from claims.workflow.views import adjustment_table
+
+    with _work(ctx) as session:
+        done = correct(session, claim_id, parse_sets(list(sets)), reason, ctx.obj["user"])
+        click.echo(f"申请 {claim_id} 已更正（更正批次 {done.batch.id}）。")
+        click.echo(adjustment_table(done.adjustments))
+
+
+@batch.command("mark-paid")
+@click.argument("batch_id", type=int)
+@click.pass_context
+def batch_mark_paid(ctx: click.Context, batch_id: int) -> None:
+    """Mark a batch's approved claims as paid, once the money has gone out (finance)."""
+    from claims.workflow.payouts import mark_paid
+
+    with _work(ctx) as session:
+        count, total = mark_paid(session, batch_id, ctx.obj["user"])
+    click.echo(f"批次 {batch_id}：{count} 件申请标记为已支付，合计 {total:,.2f} 元")

@@ -1,0 +1,61 @@
+"""`claims export ...`: payout workbook, bank file, notice letters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from claims.cli.common import _work
+from claims.cli.root import main
+
+
+@main.group("export")
+def export_group() -> None:
+    """Files for finance and members: payout workbook, bank file, notice letters."""
+
+
+@export_group.command("payouts")
+@click.argument("batch_id", type=int)
+@click.option("-o", "--out", required=True, type=click.Path(), help="发放表 XLSX 文件。")
+@click.option("--by-unit", is_flag=True, help="另外为每个单位生成一张工作表。")
+@click.pass_context
+def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit: bool) -> None:
+    """The payout workbook: summary with control totals, one row per approved claim, claims lacking an account."""
+    from exports.commands import export_payouts
+
+    with _work(ctx) as session:
+        export_payouts(session, batch_id, Path(out), ctx.obj["user"], by_unit, click.echo)
+
+
+@export_group.command("bank")
+@click.argument("batch_id", type=int)
+@click.option("-o", "--out", required=True, type=click.Path(), help="银行批量转账 CSV 文件。")
+@click.pass_context
+def export_bank_command(ctx: click.Context, batch_id: int, out: str) -> None:
+    """The bank transfer file (account, name, amount, memo); prints the count and control total."""
+    from exports.commands import export_bank
+
+    with _work(ctx) as session:
+        export_bank(session, batch_id, Path(out), ctx.obj["user"], click.echo)
+
+
+@export_group.command("letters")
+@click.argument("batch_id", type=int)
+@click.option("-o", "--out", required=True, type=click.Path(), help="PDF 文件；分文件时为文件夹。")
+@click.option("--split-by", type=click.Choice(["unit", "member"]), help="按单位或按会员分成多个 PDF。")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="分文件时并行生成的进程数。")
+@click.pass_context
+def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int) -> None:
+    """A4 notice letters in Chinese, one per decided claim, grouped by unit."""
+    from exports.commands import export_letters
+    from exports.fonts import FontError
+
+    try:
+        with _work(ctx) as session:
+            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo, workers)
+    except FontError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
