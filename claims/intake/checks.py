@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
 from claims.engine.periods import period_end, period_of, period_start
-from claims.intake.rows import ParsedTable, header_positions
+from claims.intake.rows import Parsed, ParsedTable, header_positions
 from claims.intake.tables import Table
 from claims.money import fmt
 from claims.policy.schema import Policy
@@ -17,9 +18,30 @@ def check_members(table: ParsedTable) -> list[Problem]:
     return _duplicates(table, ("member_id",), "会员编号")
 
 
+def resolve_items(table: ParsedTable, policy: Policy) -> None:
+    """Enrollments may name the item by its Chinese name (医疗互助) as well as its code (medical): the
+    record keeps the code."""
+    by_name = {unicodedata.normalize("NFKC", item.name).strip(): item.code for item in policy.items}
+    for index, parsed in enumerate(table.rows):
+        item = parsed.record.item
+        if policy.item(item) is None and unicodedata.normalize("NFKC", item) in by_name:
+            record = parsed.record._replace(item=by_name[unicodedata.normalize("NFKC", item)])
+            table.rows[index] = Parsed(parsed.row, record, parsed.raw)
+
+
 def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[str]) -> list[Problem]:
+    """Items, shares and start dates against the policy; items given by Chinese name are resolved first."""
+    resolve_items(table, policy)
     known = set(member_ids)
     problems = _duplicates(table, ("member_id", "item", "period"), "同一会员、同一项目、同一互助期的参保")
+    reported = {p.line for p in problems}
+    first: dict[tuple, int] = {}
+    for parsed in table.rows:  # the same item once by code and once by name
+        key = (parsed.record.member_id, parsed.record.item, parsed.record.period)
+        if key in first and parsed.row not in reported:
+            problems.append(Problem("INPUT_DUPLICATE_KEY", f"同一会员、同一项目、同一互助期的参保重复（第 {first[key]} 行已有）",
+                                    *table.where(parsed.row, "item")))
+        first.setdefault(key, parsed.row)
     for parsed in table.rows:
         e = parsed.record
         if e.member_id not in known:
@@ -27,7 +49,7 @@ def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[s
                                     *table.where(parsed.row, "member_id")))
         item = policy.item(e.item)
         if item is None:
-            codes = "、".join(i.code for i in policy.items)
+            codes = "、".join(f"{i.name}（{i.code}）" for i in policy.items)
             problems.append(Problem("INPUT_UNKNOWN_ITEM", f"保障项目“{e.item}”不在策略“{policy.scheme.code}”中（可用：{codes}）",
                                     *table.where(parsed.row, "item")))
         elif e.shares > item.max_shares:
@@ -42,31 +64,48 @@ def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[s
 
 
 def check_claims(table: ParsedTable, member_ids: Iterable[str]) -> list[Problem]:
+    """Checks across the columns of a row: the member is known, the cost parts add up, the dates are in order.
+    A row with problems in other cells is still checked on the cells that parsed (one pass finds all)."""
     known = set(member_ids)
     problems = []
-    for parsed in table.rows:
-        c = parsed.record
-        where = lambda field, row=parsed.row: table.where(row, field)  # noqa: E731
-        if c.member_id not in known:
-            problems.append(Problem("INPUT_UNKNOWN_MEMBER", f"会员编号“{c.member_id}”不在会员名单中", *where("member_id")))
-        parts = c.insurance_paid + c.self_pay_in_scope + c.self_pay_out_of_scope
-        if parts != c.total_cost:
-            problems.append(Problem(
-                "INPUT_COST_SUM",
-                f"医保统筹支付 {fmt(c.insurance_paid)} + 个人自付 {fmt(c.self_pay_in_scope)} + 个人自费 "
-                f"{fmt(c.self_pay_out_of_scope)} = {fmt(parts)}，与医疗总费用 {fmt(c.total_cost)} 不符", *where("total_cost")))
-        if c.discharge_date < c.admission_date:
+    rows = [(p.row, _values(p.record), p.raw) for p in table.rows]
+    rows += [(number, values, values) for number, values in table.partial]
+    for number, values, raw in sorted(rows, key=lambda r: r[0]):
+        where = lambda field, row=number: table.where(row, field)  # noqa: E731
+        member = values.get("member_id")
+        if member is not None and member not in known:
+            problems.append(Problem("INPUT_UNKNOWN_MEMBER", f"会员编号“{member}”不在会员名单中", *where("member_id")))
+        amounts = [values.get(f) for f in ("insurance_paid", "self_pay_in_scope", "self_pay_out_of_scope", "total_cost")]
+        if None not in amounts:
+            insurance, in_scope, out_of_scope, total = amounts
+            parts = insurance + in_scope + out_of_scope
+            if parts != total:
+                problems.append(Problem(
+                    "INPUT_COST_SUM",
+                    f"医保统筹支付 {fmt(insurance)} + 个人自付 {fmt(in_scope)} + 个人自费 "
+                    f"{fmt(out_of_scope)} = {fmt(parts)}，与医疗总费用 {fmt(total)} 不符", *where("total_cost")))
+        admission, discharge, submitted = (values.get(f) for f in ("admission_date", "discharge_date", "submitted_date"))
+        if admission is not None and discharge is not None and discharge < admission:
             problems.append(Problem("INPUT_DISCHARGE_BEFORE_ADMISSION",
-                                    f"出院日期 {c.discharge_date} 早于入院日期 {c.admission_date}", *where("discharge_date")))
+                                    f"出院日期 {discharge} 早于入院日期 {admission}", *where("discharge_date")))
+        if submitted is None:
+            continue
         for field, label in (("admission_date", "入院日期"), ("discharge_date", "出院日期"),
                              ("diagnosis_date", "确诊日期")):
-            day: date | None = getattr(c, field)
-            if field == "diagnosis_date" and parsed.raw.get("diagnosis_date") in (None, ""):
+            day: date | None = values.get(field)
+            if field == "diagnosis_date" and raw.get("diagnosis_date") in (None, ""):
                 continue
-            if day is not None and day > c.submitted_date:
+            if day is not None and day > submitted:
                 problems.append(Problem("INPUT_DATE_AFTER_SUBMISSION",
-                                        f"{label} {day} 晚于申请日期 {c.submitted_date}", *where(field)))
+                                        f"{label} {day} 晚于申请日期 {submitted}", *where(field)))
     return problems
+
+
+def _values(claim) -> dict:
+    return {"member_id": claim.member_id, "total_cost": claim.total_cost, "insurance_paid": claim.insurance_paid,
+            "self_pay_in_scope": claim.self_pay_in_scope, "self_pay_out_of_scope": claim.self_pay_out_of_scope,
+            "admission_date": claim.admission_date, "discharge_date": claim.discharge_date,
+            "diagnosis_date": claim.diagnosis_date, "submitted_date": claim.submitted_date}
 
 
 def duplicated_claims(table: ParsedTable | Table) -> list[Problem]:
@@ -88,7 +127,7 @@ def _duplicates(table: ParsedTable | Table, fields: tuple[str, ...], what: str) 
     problems = []
     located = fields[-1] if len(fields) == 1 else fields[1]
     for number, cells in rows:
-        key = tuple(str(cells[i]).strip() if i < len(cells) and cells[i] is not None else "" for i in indexes)
+        key = tuple(_key_text(cells[i]) if i < len(cells) and cells[i] is not None else "" for i in indexes)
         if not all(key):
             continue
         if key in first_row:
@@ -97,3 +136,9 @@ def _duplicates(table: ParsedTable | Table, fields: tuple[str, ...], what: str) 
         else:
             first_row[key] = number
     return problems
+
+
+def _key_text(value: object) -> str:
+    """A key as the row parser will read it: ＨＺ００１ and HZ001 are the same member."""
+    text = str(value).strip()
+    return text if text.isascii() else unicodedata.normalize("NFKC", text).strip()
