@@ -37,6 +37,11 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     if fmt == "xlsx" and out == "-":
         raise Refused("XLSX 不能写到标准输出，请用 --out 指定文件")
     render = {"csv": contract_row, "json": json_record, "xlsx": json_record}[fmt]
+    from claims.intake.tables import sheet_notices
+
+    for path in (members, enrollments, claims_file):
+        for notice in sheet_notices(path):
+            click.echo(f"注意：{notice}", err=True)
     try:
         loaded = read_policy(policy_file)
         with collector_paused():

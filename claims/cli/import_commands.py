@@ -32,6 +32,8 @@ def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | 
         result = import_file(session, kind, file, ctx.obj["user"], policy)
         if result.problems:
             session.rollback()
+    for notice in result.notices:
+        click.echo(f"注意：{notice}", err=True)
     if result.problems:
         for problem in result.problems:
             click.echo(str(problem), err=True)

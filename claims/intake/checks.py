@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from claims.engine.periods import period_end, period_of, period_start
+from claims.intake.lenient import key_text
 from claims.intake.rows import Parsed, ParsedTable, header_positions
 from claims.intake.tables import Table
 from claims.money import fmt
@@ -119,6 +120,8 @@ def _duplicates(table: ParsedTable | Table, fields: tuple[str, ...], what: str) 
         positions, header = header_positions(table, "claims"), table.header
         columns, rows = {f: header[i] for f, i in positions.items()}, table.rows
     else:
+        if any(problem.line == 1 for problem in table.problems):
+            return []  # a header not understood is reported alone, not followed by a flood about its rows
         positions, columns, rows = table.header_index, table.columns, table.raw_rows
     indexes = [positions.get(field) for field in fields]
     if None in indexes:
@@ -127,7 +130,7 @@ def _duplicates(table: ParsedTable | Table, fields: tuple[str, ...], what: str) 
     problems = []
     located = fields[-1] if len(fields) == 1 else fields[1]
     for number, cells in rows:
-        key = tuple(_key_text(cells[i]) if i < len(cells) and cells[i] is not None else "" for i in indexes)
+        key = tuple(key_text(cells[i]) if i < len(cells) and cells[i] is not None else "" for i in indexes)
         if not all(key):
             continue
         if key in first_row:
@@ -137,8 +140,3 @@ def _duplicates(table: ParsedTable | Table, fields: tuple[str, ...], what: str) 
             first_row[key] = number
     return problems
 
-
-def _key_text(value: object) -> str:
-    """A key as the row parser will read it: ＨＺ００１ and HZ001 are the same member."""
-    text = str(value).strip()
-    return text if text.isascii() else unicodedata.normalize("NFKC", text).strip()

@@ -15,7 +15,7 @@ import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["CellError", "MAX_MONEY", "clean_code", "clean_text", "parse_date", "parse_money", "refuse_number_cell"]
+__all__ = ["CellError", "MAX_MONEY", "clean_code", "clean_text", "key_text", "parse_date", "parse_money", "refuse_number_cell"]
 
 
 class CellError(ValueError):
@@ -72,6 +72,13 @@ def clean_code(value: object) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     return clean_text(text)
+
+
+def key_text(value: object) -> str:
+    """A key (member number, claim number, invoice) compared as the row parser will read it, cheaply and
+    without refusing: ＨＺ００１ and HZ001 are the same member."""
+    text = str(value).strip()
+    return text if text.isascii() else unicodedata.normalize("NFKC", text).strip()
 
 
 def refuse_number_cell(value: object, label: str) -> object:

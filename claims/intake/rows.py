@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from difflib import SequenceMatcher
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
+from difflib import SequenceMatcher
 from typing import Any
 
 from pydantic import ValidationError
 
 from claims.engine.model import Claim, Enrollment, Member
 from claims.intake.columns import KINDS, Column, alias_map, normalize_header
-from claims.intake.lenient import CellError, clean_code, parse_date, parse_money
+from claims.intake.lenient import CellError, clean_code, key_text, parse_date, parse_money
 from claims.intake.messages import message
 from claims.intake.schemas import ROW, ROWS, birth_date, split_codes
 from claims.intake.tables import Table
@@ -65,7 +66,7 @@ class ParsedTable:
     problems: list[Problem]
     raw_rows: list[tuple[int, list[Any]]]
     header_index: dict[str, int]
-    partial: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # rows with problems: cells that parsed
+    partial: list[tuple[int, dict[str, Any]]] = dataclass_field(default_factory=list)  # rows with problems: cells that parsed
 
     def keys(self, field: str) -> set[str]:
         """Every value of ``field`` as submitted, valid rows or not: a reference to a row that has its own
@@ -73,7 +74,7 @@ class ParsedTable:
         position = self.header_index.get(field)
         found = {str(getattr(p.record, field)) for p in self.rows}
         if position is not None:
-            found |= {str(cells[position]).strip() for _, cells in self.raw_rows
+            found |= {key_text(cells[position]) for _, cells in self.raw_rows
                       if position < len(cells) and cells[position] is not None}
         return found
 

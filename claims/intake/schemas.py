@@ -11,13 +11,28 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, NotRequired
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, TypeAdapter, \
-    ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 from stdnum.cn import ric
 from typing_extensions import TypedDict
 
-from claims.intake.lenient import CellError, clean_code, clean_text, parse_date, parse_money, refuse_number_cell
+from claims.intake.lenient import (
+    CellError,
+    clean_code,
+    clean_text,
+    parse_date,
+    parse_money,
+    refuse_number_cell,
+)
 
 IDENT = r"^[0-9A-Za-z][0-9A-Za-z_\-./]{0,39}$"
 
@@ -42,6 +57,7 @@ def _dated(value, info: ValidationInfo):
 
 
 def _no_number(label: str):
+    """Put after Code in an Annotated: pydantic runs before-validators last-declared first."""
     return _lenient(refuse_number_cell, label)
 
 
@@ -50,7 +66,7 @@ Clean = _lenient(clean_text)
 
 
 def Ident(label: str):  # noqa: N802 - a type factory
-    return Annotated[str, _no_number(label), Code, StringConstraints(pattern=IDENT)]
+    return Annotated[str, Code, _no_number(label), StringConstraints(pattern=IDENT)]
 
 
 def Text(limit: int):  # noqa: N802 - a type factory
@@ -116,12 +132,12 @@ class MemberIn(TypedDict):
     __pydantic_config__ = CONFIG  # type: ignore[misc]
     member_id: Ident("会员编号")
     name: Text(100)
-    id_number: Annotated[str, _no_number("身份证号"), Code, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"),
+    id_number: Annotated[str, Code, _no_number("身份证号"), StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"),
                          AfterValidator(check_id_number)]
     unit: Text(200)
     bank_name: NotRequired[OptionalText(200)]
-    bank_account: NotRequired[Annotated[str, _no_number("银行账号"), Code, StringConstraints(pattern=r"^[0-9 ]{8,40}$")]]
-    phone: NotRequired[Annotated[str, _no_number("手机号"), Code,
+    bank_account: NotRequired[Annotated[str, Code, _no_number("银行账号"), StringConstraints(pattern=r"^[0-9 ]{8,40}$")]]
+    phone: NotRequired[Annotated[str, Code, _no_number("手机号"),
                                  StringConstraints(pattern=r"^\+?[0-9][0-9\- ]{4,19}$")]]
 
 

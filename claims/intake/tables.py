@@ -214,17 +214,38 @@ def _xlsx_layout(path: Path, name: str) -> tuple[str, dict[tuple[int, int], str]
             raise _refuse("INPUT_UNREADABLE", f"工作表“{chosen.name}”缺失；请在 Excel 中打开后另存为 .xlsx", name) from None
         except (zipfile.BadZipFile, EOFError, OSError, ValueError):  # a bad CRC, a truncated or lying entry
             raise _refuse("INPUT_UNREADABLE", "XLSX 文件已损坏；请在 Excel 中打开后重新保存", name) from None
-        notices = []
-        skipped = [sheet.name for sheet in sheets[:sheets.index(chosen)] if sheet.hidden]
-        with_data = [sheet.name for sheet in sheets if sheet is not chosen and _has_data(archive, sheet, name)]
-        if skipped or with_data:
-            told = f"只读取了第一个可见的工作表“{chosen.name}”"
-            if skipped:
-                told += f"；跳过了隐藏的工作表“{'”“'.join(skipped)}”"
-            if with_data:
-                told += f"；工作表“{'”“'.join(with_data)}”也有数据，但未读取，如需导入请另存为单独的文件"
-            notices.append(Problem("INPUT_OTHER_SHEETS", told, name))
+        notices = _other_sheets(archive, sheets, chosen, name)
     return chosen.name, formulas, notices
+
+
+def _other_sheets(archive: zipfile.ZipFile, sheets: list[_Sheet], chosen: _Sheet, name: str) -> list[Problem]:
+    skipped = [sheet.name for sheet in sheets[:sheets.index(chosen)] if sheet.hidden]
+    with_data = [sheet.name for sheet in sheets if sheet is not chosen and _has_data(archive, sheet, name)]
+    if not (skipped or with_data):
+        return []
+    told = f"只读取了第一个可见的工作表“{chosen.name}”"
+    if skipped:
+        told += f"；跳过了隐藏的工作表“{'”“'.join(skipped)}”"
+    if with_data:
+        told += f"；工作表“{'”“'.join(with_data)}”也有数据，但未读取，如需导入请另存为单独的文件"
+    return [Problem("INPUT_OTHER_SHEETS", told, name)]
+
+
+def sheet_notices(path: str | Path) -> list[Problem]:
+    """What a reader should be told about a workbook's other sheets (nothing for CSV or unreadable files,
+    whose problems read_table reports)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
+        return []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_INFLATED_BYTES:
+                return []
+            sheets = _sheets(archive, str(path))
+            visible = [sheet for sheet in sheets if not sheet.hidden]
+            return _other_sheets(archive, sheets, visible[0], str(path)) if visible else []
+    except (ProblemsFound, zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return []
 
 
 def _scan(archive: zipfile.ZipFile, sheet: _Sheet, name: str) -> dict[tuple[int, int], str]:

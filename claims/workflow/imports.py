@@ -42,6 +42,7 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     import_id: int | None = None
     table: ParsedTable | None = None
+    notices: list[Problem] = field(default_factory=list)  # told to the user (e.g. other sheets hold data)
 
 
 def row_sha256(record: Any) -> str:
@@ -62,13 +63,15 @@ def import_file(session: Session, kind: str, path: str | Path, user: str, policy
     require(session, user, "import")
     result = ImportResult(kind, str(path))
     try:
-        table = parse_table(read_table(path), kind, today or date.today())
+        raw = read_table(path)
     except ProblemsFound as found:
         result.problems = found.problems
         return result
+    result.notices = raw.notices
+    table = parse_table(raw, kind, today or date.today())
     result.table, result.rows = table, len(table.raw_rows)
     problems = list(table.problems)
-    if not problems:
+    if not any(p.line == 1 for p in problems):  # one pass: row problems do not hide checks across rows
         problems += _cross_checks(session, kind, table, policy)
     plan = _plan(session, kind, table, result, user) if not problems else []
     problems += result.problems
@@ -224,37 +227,66 @@ def _member_columns(row: MemberRow) -> dict[str, Any]:
 
 
 def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
-    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit."""
+    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit.
+
+    Streamed (openpyxl write-only): time and memory grow linearly with the rows. Cells are written as the
+    union sent them, but always as values: text that Excel would take for a formula stays text, and
+    characters a workbook cannot hold (NUL and other control characters) are shown as ``\x00``."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
 
     by_row: dict[int, list[str]] = {}
     for problem in result.problems:
         by_row.setdefault(problem.line or 1, []).append(
             f"{problem.column}：{problem.message}" if problem.column else problem.message)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "错误说明"
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("错误说明")
     table = result.table
-    header = (table.header if table else []) + ["错误说明（请按说明改正后重新提交）"]
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    if 1 in by_row:
-        sheet.append([""] * (len(header) - 1) + ["；".join(by_row[1])])
-    red = PatternFill("solid", fgColor="FFE0E0")
-    for number, cells in (table.raw_rows if table else []):
-        messages = by_row.get(number, [])
-        sheet.append([_cell(c) for c in cells] + [""] * (len(header) - 1 - len(cells)) + ["；".join(messages)])
-        if messages:
-            for cell in sheet[sheet.max_row]:
-                cell.fill = red
-        sheet.cell(sheet.max_row, len(header)).alignment = Alignment(wrap_text=True)
-    sheet.column_dimensions[sheet.cell(1, len(header)).column_letter].width = 80
+    header = [_safe(h) for h in (table.header if table else [])] + ["错误说明（请按说明改正后重新提交）"]
+    width = len(header)
+    sheet.column_dimensions[_letter(width)].width = 80
     sheet.freeze_panes = "A2"
+    bold, red, wrap = Font(bold=True), PatternFill("solid", fgColor="FFE0E0"), Alignment(wrap_text=True)
+
+    def cell(value: Any, fill: bool = False, font: Font | None = None, note: bool = False) -> WriteOnlyCell:
+        written = WriteOnlyCell(sheet, value=_cell(value))
+        if isinstance(written.value, str) and written.data_type == "f":
+            written.data_type = "s"  # text such as =HYPERLINK(...) is written as text, never as a formula
+        if fill:
+            written.fill = red
+        if font is not None:
+            written.font = font
+        if note:
+            written.alignment = wrap
+        return written
+
+    sheet.append([cell(h, font=bold) for h in header])
+    if 1 in by_row:
+        sheet.append([None] * (width - 1) + [cell("；".join(by_row[1]), True, note=True)])
+    for number, cells in (table.raw_rows if table else []):
+        messages = by_row.get(number)
+        padded = list(cells[:width - 1]) + [None] * (width - 1 - len(cells))
+        if messages:
+            sheet.append([cell(c, True) for c in padded] + [cell("；".join(messages), True, note=True)])
+        else:
+            sheet.append([_cell(c) if not isinstance(c, str) else cell(c) for c in padded])
     book.save(out)
 
 
-def _cell(value: Any) -> Any:
-    return value if isinstance(value, (str, int, date)) or value is None else str(value)
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(index)
 
+
+def _safe(text: Any) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    text = str(text)
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if ILLEGAL_CHARACTERS_RE.search(text) \
+        else text
+
+
+def _cell(value: Any) -> Any:
+    if value is None or isinstance(value, (int, date)) and not isinstance(value, bool):
+        return value
+    return _safe(value)
