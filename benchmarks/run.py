@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,15 +26,18 @@ POLICY = ROOT / "policies" / "hangzhou.yaml"
 CLI = [sys.executable, "-m", "claims.cli"]
 
 
-def run(command: list, env: dict | None = None, label: str = "") -> tuple[float, int]:
-    """(seconds, peak RSS in MiB of the process itself) of one command; fails loudly if it fails."""
+def run(command: list, env: dict | None = None, label: str = "", expect: int = 0) -> tuple[float, int]:
+    """(seconds, peak RSS in MiB of the process itself) of one command; fails loudly if it fails (exits
+    other than ``expect``)."""
     start = time.perf_counter()
-    process = subprocess.Popen([str(c) for c in command], env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"{label or command} failed: {process.stderr.read().decode(errors='replace')[-2000:]}")
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: thousands of messages must not block the child
+        process = subprocess.Popen([str(c) for c in command], env={**os.environ, **(env or {})},
+                                   stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != expect:
+            errors.seek(0)
+            raise SystemExit(f"{label or command} failed: {errors.read().decode(errors='replace')[-2000:]}")
     return seconds, usage.ru_maxrss // 1024
 
 
@@ -136,6 +140,44 @@ def bench_stream(size: int, work: Path, results: dict) -> None:
     results["large_calculate"] = {"claims": size, "seconds": seconds, "peak_rss_mib": rss}
 
 
+def _gbk_copy(source: Path, target: Path, chinese: dict[str, str]) -> Path:
+    """The generated CSV as Excel on a Chinese Windows saves it: Chinese headers, GBK."""
+    import csv
+
+    if not target.exists():
+        with source.open(encoding="utf-8", newline="") as inp, target.open("w", encoding="gbk", newline="") as out:
+            writer = csv.writer(out)
+            for number, row in enumerate(csv.reader(inp)):
+                writer.writerow([chinese.get(c, c) for c in row] if number == 0 else row)
+    return target
+
+
+def bench_intake(size: int, work: Path, results: dict) -> None:
+    """Reading input files at size (issue 11/17): claims from XLSX, from a GBK CSV with Chinese headers, and
+    the errors workbook (``--errors-out``) of a file in which every row has a problem."""
+    from claims.intake.columns import KINDS
+
+    paths = data(size, work, xlsx=True)
+    csvs = {kind: path.with_suffix(".csv") for kind, path in paths.items()}
+    chinese = {column.name: column.chinese for columns in KINDS.values() for column in columns}
+    gbk = {kind: _gbk_copy(path, path.with_name(f"{kind}-gbk.csv"), chinese) for kind, path in csvs.items()}
+    timings: dict = {"claims": size}
+    for label, files in (("xlsx", paths), ("gbk_csv", gbk)):
+        env, _ = _pipeline_db(work, f"intake-{label}")
+        for kind in ("members", "enrollments", "claims"):
+            seconds, rss = run([*CLI, "import", kind, files[kind], "--policy", POLICY], env, f"import {kind} {label}")
+            timings[f"import_{kind}_{label}_s"] = seconds
+        timings[f"import_claims_{label}_peak_rss_mib"] = rss
+        timings[f"import_claims_{label}_claims_per_s"] = size / timings[f"import_claims_{label}_s"]
+    env, _ = _pipeline_db(work, "intake-errors")  # no members: every claim names an unknown member
+    out = work / "intake-errors" / "errors.xlsx"
+    seconds, rss = run([*CLI, "import", "claims", csvs["claims"], "--errors-out", out], env, "errors workbook",
+                       expect=2)
+    timings.update(errors_workbook_s=seconds, errors_workbook_peak_rss_mib=rss,
+                   errors_workbook_rows_per_s=size / seconds)
+    results["intake"] = timings
+
+
 TARGETS = [
     ("calculate", "claims_per_s_one", ">=", 25000, "claims calculate, 1 process: claims/s"),
     ("calculate", "claims_per_s_two", ">=", 25000, "claims calculate, 2 workers: claims/s"),
@@ -145,6 +187,9 @@ TARGETS = [
     ("letters", "pages_per_s", ">=", 200, "notice letters, one PDF, 1 process: pages/s"),
     ("letters", "split_pages_per_s", ">=", 200, "notice letters, split by unit, 2 workers: pages/s"),
     ("pipeline", "rerun_s", "<=", 20, "audit rerun of the batch: s"),
+    ("intake", "import_claims_xlsx_s", "<=", 60, "import claims from XLSX: s"),
+    ("intake", "import_claims_gbk_csv_s", "<=", 60, "import claims from a GBK CSV (Chinese headers): s"),
+    ("intake", "errors_workbook_s", "<=", 60, "import with --errors-out, every row refused: s"),
     ("large_calculate", "peak_rss_mib", "<=", 1024, "large calculation: peak memory MiB"),
 ]
 
@@ -171,15 +216,19 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench-data")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--skip-large", action="store_true", help="skip the 1,000,000-claim run")
+    parser.add_argument("--only", action="append", help="run only these steps (calculate, pipeline, letters, intake, "
+                                                        "large); may be given several times")
     args = parser.parse_args()
     scale = args.scale
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": machine(), "scale": scale}
     steps = [("calculate", bench_calculate, int(200_000 * scale)), ("pipeline", bench_pipeline, int(100_000 * scale)),
-             ("letters", bench_letters, int(10_000 * scale))]
+             ("letters", bench_letters, int(10_000 * scale)), ("intake", bench_intake, int(100_000 * scale))]
     if not args.skip_large:
         steps.append(("large", bench_stream, int(1_000_000 * scale)))
     for name, step, size in steps:
+        if args.only and name not in args.only:
+            continue
         print(f"[{name}] {size:,} claims", flush=True)
         step(size, args.work, results)
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
