@@ -68,6 +68,8 @@ def clean_text(value: object) -> str:
 def clean_code(value: object) -> str:
     """A code or number typed as text (member number, ID number, bank account, ICD code, invoice number):
     full-width letters and digits (ＡＢ１２) normalised by NFKC, then :func:`clean_text`."""
+    if value.__class__ is str and value.isascii() and value.isprintable():  # the common case, fast
+        return value.strip()
     text = value if isinstance(value, str) else str(value)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
@@ -108,7 +110,14 @@ def parse_date(value: object, today: date | None = None) -> date:
     apart) ``INPUT_AMBIGUOUS_DATE``; days that do not exist (2025-02-30) or before 1900 ``INPUT_BAD_DATE``;
     a bare number that is not YYYYMMDD (an Excel serial such as 45809) ``INPUT_BAD_DATE``; with ``today``,
     a day after today ``INPUT_FUTURE_DATE``."""
-    day = _date_of(value)
+    day = None
+    if value.__class__ is str and len(value) == 10 and value[4] == "-" and value[7] == "-":  # the common case, fast
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            pass
+    if day is None:
+        day = _date_of(value)
     if day < EARLIEST:
         raise CellError("INPUT_BAD_DATE", f"日期 {day.isoformat()} 早于 1900 年，不可能是本业务的日期")
     if today is not None and day > today:
@@ -150,7 +159,9 @@ def _ymd(text: str, year: str, month: str, day: str) -> date:
 
 # ── money ─────────────────────────────────────────────────────────────────────────────────────────────
 
+_FEN = Decimal("0.01")
 MAX_MONEY = Decimal("999999999.99")  # under 10 亿元: far above any medical bill, far below integer-fen limits
+_SIMPLE = re.compile(r"\d{1,9}(?:\.\d{1,2})?")  # 0 … 999999999.99 in at most two places: nothing to check
 _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 _PLAIN = re.compile(r"^-?\d+(?:\.\d*)?$|^-?\.\d+$")
 
@@ -162,6 +173,8 @@ def parse_money(value: object) -> Decimal:
     Refused: scientific notation (2.4E+3, an Excel display artefact) ``INPUT_BAD_MONEY``; misplaced
     thousands separators (1,23.4) ``INPUT_BAD_MONEY``; more than two decimals ``INPUT_MONEY_PRECISION``;
     negatives ``INPUT_NEGATIVE_MONEY``; more than :data:`MAX_MONEY` ``INPUT_MONEY_TOO_LARGE``."""
+    if value.__class__ is str and _SIMPLE.fullmatch(value):  # the common case, fast
+        return Decimal(value).quantize(_FEN)
     if isinstance(value, bool):
         raise CellError("INPUT_BAD_MONEY", f"“{value}”不是金额")
     if isinstance(value, int):
@@ -180,9 +193,9 @@ def parse_money(value: object) -> Decimal:
         raise CellError("INPUT_NEGATIVE_MONEY", f"金额不能为负数：{_short(str(value))}")
     if amount > MAX_MONEY:
         raise CellError("INPUT_MONEY_TOO_LARGE", f"金额 {_short(str(value))} 超过上限 999,999,999.99 元，请核实")
-    if amount != amount.quantize(Decimal("0.01"), rounding="ROUND_DOWN"):
+    if amount != amount.quantize(_FEN, rounding="ROUND_DOWN"):
         raise CellError("INPUT_MONEY_PRECISION", f"金额最多两位小数（到分）：{_short(str(value))}")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(_FEN)
 
 
 def _money_text(text: str) -> Decimal:

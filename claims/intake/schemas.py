@@ -61,8 +61,26 @@ def _no_number(label: str):
     return _lenient(refuse_number_cell, label)
 
 
-Code = _lenient(clean_code)
-Clean = _lenient(clean_text)
+def _code(value):
+    if value.__class__ is str and value.isascii() and value.isprintable():  # the common case, no wrapper
+        return value.strip()
+    try:
+        return clean_code(value)
+    except CellError as error:
+        raise PydanticCustomError(error.code, error.message) from None
+
+
+def _clean(value):
+    if value.__class__ is str and value.isprintable():
+        return value.strip()
+    try:
+        return clean_text(value)
+    except CellError as error:
+        raise PydanticCustomError(error.code, error.message) from None
+
+
+Code = BeforeValidator(_code)
+Clean = BeforeValidator(_clean)
 
 
 def Ident(label: str):  # noqa: N802 - a type factory

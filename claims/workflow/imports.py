@@ -227,19 +227,24 @@ def _member_columns(row: MemberRow) -> dict[str, Any]:
 
 
 def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
-    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit.
+    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit; the cells
+    a message names are red.
 
     Streamed (openpyxl write-only): time and memory grow linearly with the rows. Cells are written as the
     union sent them, but always as values: text that Excel would take for a formula stays text, and
     characters a workbook cannot hold (NUL and other control characters) are shown as ``\x00``."""
+    from copy import copy
+
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
 
     by_row: dict[int, list[str]] = {}
+    bad_cells: dict[int, set[str]] = {}
     for problem in result.problems:
         by_row.setdefault(problem.line or 1, []).append(
             f"{problem.column}：{problem.message}" if problem.column else problem.message)
+        bad_cells.setdefault(problem.line or 1, set()).add(problem.column or "")
     book = Workbook(write_only=True)
     sheet = book.create_sheet("错误说明")
     table = result.table
@@ -247,30 +252,40 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
     width = len(header)
     sheet.column_dimensions[_letter(width)].width = 80
     sheet.freeze_panes = "A2"
-    bold, red, wrap = Font(bold=True), PatternFill("solid", fgColor="FFE0E0"), Alignment(wrap_text=True)
+    # styles are registered once on template cells and their style arrays copied: setting a style per cell
+    # hashes it against the workbook's style lists, which was most of the time
+    templates = {}
+    for name, styles in (("bold", {"font": Font(bold=True)}), ("red", {"fill": PatternFill("solid", fgColor="FFE0E0")}),
+                         ("note", {"fill": PatternFill("solid", fgColor="FFE0E0"),
+                                   "alignment": Alignment(wrap_text=True)})):
+        template = WriteOnlyCell(sheet)
+        for attribute, style in styles.items():
+            setattr(template, attribute, style)
+        templates[name] = template._style
 
-    def cell(value: Any, fill: bool = False, font: Font | None = None, note: bool = False) -> WriteOnlyCell:
-        written = WriteOnlyCell(sheet, value=_cell(value))
-        if isinstance(written.value, str) and written.data_type == "f":
+    def cell(value: Any, style: str | None = None) -> Any:
+        value = _cell(value)
+        if style is None and not (isinstance(value, str) and value.startswith("=")):
+            return value
+        written = WriteOnlyCell(sheet, value=value)
+        if written.data_type == "f":
             written.data_type = "s"  # text such as =HYPERLINK(...) is written as text, never as a formula
-        if fill:
-            written.fill = red
-        if font is not None:
-            written.font = font
-        if note:
-            written.alignment = wrap
+        if style is not None:
+            written._style = copy(templates[style])
         return written
 
-    sheet.append([cell(h, font=bold) for h in header])
+    sheet.append([cell(h, "bold") for h in header])
     if 1 in by_row:
-        sheet.append([None] * (width - 1) + [cell("；".join(by_row[1]), True, note=True)])
+        sheet.append([None] * (width - 1) + [cell("；".join(by_row[1]), "note")])
     for number, cells in (table.raw_rows if table else []):
         messages = by_row.get(number)
         padded = list(cells[:width - 1]) + [None] * (width - 1 - len(cells))
-        if messages:
-            sheet.append([cell(c, True) for c in padded] + [cell("；".join(messages), True, note=True)])
+        if messages:  # the cells named by a message are red, and the message
+            named = bad_cells[number]
+            sheet.append([cell(c, "red" if header[i] in named else None) for i, c in enumerate(padded)]
+                         + [cell("；".join(messages), "note")])
         else:
-            sheet.append([_cell(c) if not isinstance(c, str) else cell(c) for c in padded])
+            sheet.append([cell(c) for c in padded])
     book.save(out)
 
 
