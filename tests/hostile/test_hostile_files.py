@@ -20,6 +20,7 @@ from claims.intake.tables import read_table
 from claims.problems import ProblemsFound
 from claims.store.models import ClaimRow, MemberRow
 from claims.workflow.imports import import_file, write_errors_workbook
+from tests.conftest import ROOT
 from tests.hostile.generate import (
     CLAIM_HEADER,
     FILES,
@@ -227,3 +228,15 @@ def test_the_errors_workbook_writes_formula_like_text_as_text(tmp_path):
     cell = load_workbook(tmp_path / "e.xlsx").active["A2"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
 
+
+
+def test_calculate_refuses_a_hostile_workbook_with_exit_2(tmp_path):
+    members, enrollments = tmp_path / "m.csv", tmp_path / "e.csv"
+    _csv(members, [MEMBER_HEADER, GOOD_MEMBER])
+    _csv(enrollments, [["会员编号", "保障项目", "互助期", "份数", "保障起始日"], ["HZ001", "medical", "2025", "1", "2025-01-01"]])
+    for path, code in ((huge_dimension(tmp_path / "huge.xlsx"), "INPUT_TOO_MANY_ROWS"),
+                       (zip_bomb(tmp_path / "bomb.xlsx"), "INPUT_TOO_LARGE")):
+        for workers in ("1", "2"):
+            done = cli(tmp_path, "calculate", "--policy", ROOT / "policies" / "hangzhou.yaml", "--members", members,
+                       "--enrollments", enrollments, "--claims", path, "--workers", workers, limit_gib=3)
+            assert done.returncode == 2 and f"[{code}]" in done.stderr and "Traceback" not in done.stderr

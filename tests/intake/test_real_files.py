@@ -217,3 +217,20 @@ def test_messages_name_the_file_row_and_column(hangzhou, tmp_path):
     [problem] = refused.value.problems
     assert str(problem).startswith(f"{Path(tmp_path / 'claims.csv')}:2:total_cost: [INPUT_BAD_MONEY]")
     assert "科学计数法" in problem.message
+
+
+def test_two_workers_read_lenient_files_as_one_process(hangzhou, tmp_path):
+    """Workers split members by a hash of the member number: ＨＺ００１ and HZ001 must land in the same share,
+    and invoices' first holders must be ordered by the dates as read (2025/2/11 is 2025-02-11)."""
+    from claims.bulk import calculate_files
+    from exports.lines import contract_row
+
+    members = [MEMBERS[0], ["ＨＺ００１", *MEMBERS[1][1:]], MEMBERS[2]]
+    claims = [CLAIM_HEADER, ["A1", "HZ001", *GOOD_CLAIM[2:4], "2025/2/11", *GOOD_CLAIM[5:13], "INV-1", "2025年3月3日"],
+              ["A2", "ＨＺ００１", *GOOD_CLAIM[2:4], "2025-02-09", *GOOD_CLAIM[5:13], "ＩＮＶ-1", "20250303"],
+              ["A3", "HZ002", "住院", "2025-03-01", "2025-03-05", "", "2", "I10", "", "5,000", "3,000", "1,500", "500",
+               "INV-3", "2025-04-01"]]
+    paths = [Path(p) for p in files(tmp_path, claims, members)]
+    one = calculate_files(hangzhou, *paths, TODAY, 1, contract_row)[0]
+    two = calculate_files(hangzhou, *paths, TODAY, 2, contract_row)[0]
+    assert one == two and {row[0] for row in one} >= {"A2", "A3"}
