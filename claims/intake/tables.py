@@ -123,9 +123,6 @@ def _csv_rows(path: Path, name: str) -> Iterator[list[Any]]:
 
 # ── XLSX ──────────────────────────────────────────────────────────────────────────────────────────────
 
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _FORMULA = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*<(?:\w+:)?f\b')
@@ -154,13 +151,21 @@ def _sheets(archive: zipfile.ZipFile, name: str) -> list[_Sheet]:
     except (KeyError, ElementTree.ParseError):
         raise _refuse("INPUT_UNREADABLE", "不是有效的 XLSX 工作簿（缺少工作表目录）；请在 Excel 中打开后另存为 .xlsx",
                       name) from None
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.findall("p:Relationship", _NS)}
+    # by local names: transitional (Excel) and strict OOXML use different namespaces
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels if _local(rel.tag) == "Relationship"}
     sheets = []
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+    for sheet in book.iter():
+        if _local(sheet.tag) != "sheet":
+            continue
+        relation = next((value for key, value in sheet.attrib.items() if _local(key) == "id"), "")
+        target = targets.get(relation, "")
         part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
         sheets.append(_Sheet(sheet.get("name", ""), part, sheet.get("state", "visible") != "visible"))
     return sheets
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 def _small(archive: zipfile.ZipFile, part: str, name: str) -> bytes:
