@@ -122,22 +122,14 @@ def _crc_combine(crc1: int, crc2: int, length2: int) -> int:
     def square(matrix):
         return [times(matrix, matrix[n]) for n in range(32)]
 
-    odd = [0xEDB88320] + [1 << n for n in range(31)]
-    even = square(odd)
-    odd = square(even)
-    while True:
-        even = square(odd)
+    operator = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit appended
+    for _ in range(3):
+        operator = square(operator)  # 2, 4, 8 zero bits: one zero byte
+    while length2:
         if length2 & 1:
-            crc1 = times(even, crc1)
+            crc1 = times(operator, crc1)
+        operator = square(operator)
         length2 >>= 1
-        if not length2:
-            break
-        odd = square(even)
-        if length2 & 1:
-            crc1 = times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
     return crc1 ^ crc2
 
 
