@@ -123,7 +123,7 @@ def _csv_rows(path: Path, name: str) -> Iterator[list[Any]]:
 
 # ── XLSX ──────────────────────────────────────────────────────────────────────────────────────────────
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')  # a literal to search for: fast
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _FORMULA = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*<(?:\w+:)?f\b')
 _VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)>")
@@ -259,11 +259,14 @@ def _scan(archive: zipfile.ZipFile, sheet: _Sheet, name: str) -> dict[tuple[int,
     for chunk in _chunks(archive, sheet.part, name):
         refs = _CELL_REF.findall(chunk)
         positioned += len(refs)
-        cells += len(_ANY_CELL.findall(chunk))
+        if b":c " in chunk or b":c>" in chunk:  # cells with a namespace prefix (<x:c>): the slower pattern
+            cells += len(_ANY_CELL.findall(chunk))
+        else:
+            cells += chunk.count(b"<c ") + chunk.count(b"<c>") + chunk.count(b"<c/>")
         if refs:
             max_row = max(max_row, max(map(int, {row for _, row in refs})))
             max_column = max(max_column, max(_column_index(col) + 1 for col in {col for col, _ in refs}))
-        for col, row in _FORMULA.findall(chunk):
+        for col, row in (_FORMULA.findall(chunk) if b"<f" in chunk or b":f" in chunk else ()):
             formulas[(int(row), _column_index(col))] = (col + row).decode()
     if cells > positioned:
         raise _refuse("INPUT_UNREADABLE", f"工作表“{sheet.name}”有未标明位置的单元格；请在 Excel 中打开后另存为 .xlsx", name)
