@@ -52,6 +52,7 @@ class Snapshot:
     stored_claims: int | None = None
     stored_lines: int | None = None
     findings: tuple[tuple[str, str], ...] = ()  # found while reading: (code, located Chinese message)
+    source: str = "批次"  # where stored_total_fen / stored_claims / stored_lines come from
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,22 @@ def changed_decisions(session: Session, batch_id: int, rows: list) -> list[tuple
     return found
 
 
+def compare_with_stated(snapshot: Snapshot, report: RerunReport) -> list[tuple[str, str]]:
+    """The totals the batch row (or a bundle's manifest) states against its lines and the re-run."""
+    found = []
+    where = snapshot.source
+    if snapshot.stored_total_fen is not None:
+        for total, what in ((report.stored_total, "结果行合计"), (report.recomputed_total, "重算合计")):
+            if to_fen(total) != snapshot.stored_total_fen:
+                found.append(("STATED_TOTAL_MISMATCH", f"{where}记载的合计 {fmt(from_fen(snapshot.stored_total_fen))} 元，"
+                                                       f"{what} {fmt(total)} 元"))
+    if snapshot.stored_lines is not None and snapshot.stored_lines != report.lines:
+        found.append(("STATED_COUNT_MISMATCH", f"{where}记载 {snapshot.stored_lines} 行结果，实有 {report.lines} 行"))
+    if snapshot.stored_claims is not None and snapshot.stored_claims != report.claims:
+        found.append(("STATED_COUNT_MISMATCH", f"{where}记载 {snapshot.stored_claims} 件申请，结果中有 {report.claims} 件"))
+    return found
+
+
 def compare_with_record(snapshot: Snapshot, recomputed_total: Decimal, where: str) -> list[tuple[str, str]]:
     """The snapshot, its stored results and the re-run against what was recorded at the time."""
     record, found = snapshot.record, []
@@ -212,6 +229,7 @@ def rerun(snapshot: Snapshot) -> RerunReport:
     report.findings = list(snapshot.findings)
     report.compared_with_record = snapshot.record is not None
     report.findings += compare_with_record(snapshot, report.recomputed_total, "审计日志")
+    report.findings += compare_with_stated(snapshot, report)
     for key in sorted(set(stored) | set(recomputed)):
         old, new = stored.get(key), recomputed.get(key)
         new_reason = new.reason.value if new is not None and new.reason else ""

@@ -20,10 +20,21 @@ def audit() -> None:
 @audit.command("rerun")
 @click.argument("batch_id", type=int, required=False)
 @click.option("--bundle", "bundle", type=click.Path(), help="复算包（zip）；无需数据库。")
+@click.option("--public-key", "public_key_file", type=click.Path(),
+              help="服务中心公布的公钥（PEM），用于核对复算包签名；缺省用本机公钥，并提示。")
 @click.pass_context
-def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) -> None:
-    """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference."""
-    from claims.audit.bundle import BundleRefused, read_bundle
+def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None, public_key_file: str | None) -> None:
+    """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference.
+
+    \b
+    复算批次：用批次保存的策略原文、输入快照、计算前累计额重新计算，逐行比较保存的结果，
+    并与审计日志在建批次（及审核通过、更正）时记录的合计和内容哈希比较，发现库中被改动的申请。
+    --bundle：复算服务中心出具的复算包（zip），先用 --public-key 核对签名，再核对清单、
+    results.csv 与 results.json 是否一致、清单合计与重算是否一致。任何角色均可运行。
+    退出码：0 一致（identical）；1 有不同或复算包被改动/签名不符；2 复算包或公钥文件格式无效、过大。
+    """
+    from claims.audit.bundle import BundleRefused, open_bundle
+    from claims.audit.keys import KeyProblem, PublicKeyInvalid, load_public_key
     from claims.audit.rerun import describe, rerun, snapshot_of_batch
     from claims.bulk import collector_paused
 
@@ -31,11 +42,24 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) ->
         raise Refused("请给出批次号，或用 --bundle 指定复算包（二者选一）")
     if bundle:
         try:
-            snapshot, manifest_sha = read_bundle(Path(bundle))
-        except BundleRefused as refused:
-            click.echo(f"拒绝：{refused.message} [{refused.code}]", err=True)
+            public = load_public_key(Path(public_key_file)) if public_key_file else None
+            if public is None:
+                click.echo("注意：未给出 --public-key，用本机公钥核对签名；审计员应使用服务中心公布的公钥", err=True)
+            opened = open_bundle(Path(bundle), public)
+        except PublicKeyInvalid as invalid:
+            click.echo(f"{invalid.message} [{invalid.code}]", err=True)
+            sys.exit(2)
+        except KeyProblem as problem:
+            click.echo(f"拒绝：{problem.message}；或用 --public-key 指定服务中心公布的公钥 [{problem.code}]", err=True)
             sys.exit(1)
-        click.echo(f"复算包 {bundle} 通过清单核对（manifest sha256 {manifest_sha}）")
+        except BundleRefused as refused:
+            click.echo(f"{'拒绝：' if refused.exit_code == 1 else ''}{refused.message} [{refused.code}]", err=True)
+            sys.exit(refused.exit_code)
+        snapshot = opened.snapshot
+        click.echo(f"复算包 {bundle} 签名有效（公钥指纹 {opened.public_key_fingerprint}），通过清单核对"
+                   f"（manifest sha256 {opened.manifest_sha256}）")
+        click.echo(f"包内审计日志检查点：{opened.checkpoint['count']} 条，最后一条校验值 {opened.checkpoint['head_hmac']}"
+                   "（可用 claims audit verify-log --checkpoint 核对数据库）")
     else:
         with _work(ctx) as session:
             snapshot = snapshot_of_batch(session, batch_id, ctx.obj["user"])
