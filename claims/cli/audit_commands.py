@@ -64,7 +64,14 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None, pu
         with _work(ctx) as session:
             snapshot = snapshot_of_batch(session, batch_id, ctx.obj["user"])
     with collector_paused():
-        report = rerun(snapshot)
+        try:
+            report = rerun(snapshot)
+        except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError, IndexError) as error:
+            if not bundle:
+                raise
+            click.echo(f"{bundle}：包内数据彼此不符，无法复算（{str(error)[:120]}）"
+                       "[BUNDLE_INVALID]", err=True)
+            sys.exit(2)
     for line in describe(report):
         click.echo(line)
     sys.exit(0 if report.identical else 1)

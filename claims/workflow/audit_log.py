@@ -54,6 +54,12 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def reserve(session: Session) -> None:
+    """Take the append lock now, before the transaction locks other rows: a transaction that will append
+    (a decision, a review import) and takes it first cannot deadlock with another one on PostgreSQL."""
+    _lock_head(session)
+
+
 def _lock_head(session: Session) -> None:
     """Take the append lock; held until the transaction ends."""
     locked = session.execute(update(AuditHead).where(AuditHead.id == 1)

@@ -22,6 +22,7 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
     """Record one decision. ``expected_version``: the version the reviewer saw; a claim changed since
     (by a concurrent decision) is refused rather than overwritten."""
     require(session, user, "decide")
+    audit_log.reserve(session)  # before the claim row: one lock order for every deciding transaction
     claim = session.get(ClaimRow, claim_id)
     if claim is None:
         raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")

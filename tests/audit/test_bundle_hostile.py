@@ -203,3 +203,12 @@ def test_the_published_public_key_file_must_be_one(genuine, tmp_path):
     bad.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
     done = _rerun(genuine[0], bad)
     assert done.returncode == 2 and "[PUBLIC_KEY_INVALID]" in done.stderr
+
+
+def test_inputs_that_parse_but_do_not_fit_together_are_invalid_input(genuine, tmp_path):
+    """A claim of a member the snapshot does not hold, signed by the center: no traceback either."""
+    path, public = genuine
+    forged = hostile.replace(path, tmp_path / "f.zip", "inputs.json", b'"member_id": "HZ001",\n   "event_type"',
+                             b'"member_id": "NOBODY",\n   "event_type"', key=_center_key())
+    done = _rerun(forged, public)
+    assert done.returncode in (1, 2), (done.stdout, done.stderr)
