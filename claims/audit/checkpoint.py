@@ -24,14 +24,10 @@ MAX_BYTES = 64 * 1024
 SIGNED_FIELDS = ("format", "count", "head_seq", "head_hmac", "key_id", "at")
 
 
-class CheckpointInvalid(Exception):
+class CheckpointInvalid(keys.InvalidFile):
     """A checkpoint file that is not one (exit 2)."""
 
     code = "CHECKPOINT_INVALID"
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 def _signed_bytes(checkpoint: dict) -> bytes:
@@ -85,13 +81,7 @@ def parse_checkpoint(data: bytes, where: str) -> dict:
 
 
 def read_checkpoint(path: Path) -> dict:
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise CheckpointInvalid(f"{path}：文件过大，不是检查点文件")
-        data = path.read_bytes()
-    except OSError as error:
-        raise CheckpointInvalid(f"{path}：无法读取（{error.strerror}）") from None
-    return parse_checkpoint(data, str(path))
+    return parse_checkpoint(keys.read_small(path, MAX_BYTES, "检查点文件", CheckpointInvalid), str(path))
 
 
 def signature_valid(checkpoint: dict, public: Ed25519PublicKey) -> bool:

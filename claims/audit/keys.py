@@ -123,23 +123,32 @@ def fingerprint(public: Ed25519PublicKey) -> str:
     return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
-class PublicKeyInvalid(Exception):
-    """A public-key file given by the auditor that is not one (exit 2)."""
+class InvalidFile(Exception):
+    """A file given by the auditor (public key, checkpoint) that is not what it should be (exit 2)."""
 
-    code = "PUBLIC_KEY_INVALID"
+    code = "FILE_INVALID"
 
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
 
 
-def load_public_key(path: Path) -> Ed25519PublicKey:
+class PublicKeyInvalid(InvalidFile):
+    code = "PUBLIC_KEY_INVALID"
+
+
+def read_small(path: Path, limit: int, what: str, invalid: type[InvalidFile]) -> bytes:
+    """A small file the auditor gives (key, checkpoint), refused before reading when it is not small."""
     try:
-        if path.stat().st_size > PUBLIC_KEY_MAX:
-            raise PublicKeyInvalid(f"{path}：文件过大，不是公钥文件")
-        data = path.read_bytes()
+        if path.stat().st_size > limit:
+            raise invalid(f"{path}：文件过大，不是{what}")
+        return path.read_bytes()
     except OSError as error:
-        raise PublicKeyInvalid(f"{path}：无法读取公钥文件（{error.strerror}）") from None
+        raise invalid(f"{path}：无法读取{what}（{error.strerror}）") from None
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    data = read_small(path, PUBLIC_KEY_MAX, "公钥文件", PublicKeyInvalid)
     try:
         public = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):

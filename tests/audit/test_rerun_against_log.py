@@ -10,7 +10,6 @@ import sys
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import text
 
 from claims.audit.rerun import rerun, snapshot_of_batch
@@ -19,16 +18,7 @@ from claims.money import to_fen
 from claims.policy import parse_policy
 from claims.store.models import Batch
 from claims.store.snapshot import inputs_from
-from tests.store.helpers import AUDITOR, SCENARIOS, add_users, batch_and_approve, import_folder
-
-STACKING = SCENARIOS / "hz_bands_caps_stacking"
-
-
-@pytest.fixture
-def batch(store):
-    add_users(store)
-    import_folder(store, STACKING, "hangzhou")
-    return batch_and_approve(store, "hangzhou")
+from tests.store.helpers import AUDITOR
 
 
 def _rerun_cli(db_url, batch_id):
