@@ -12,6 +12,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from claims.audit.keys import ensure_keys, key_dir
 from claims.policy import read_policy
 from claims.store.database import Store, init_database
 from claims.workflow.batches import batch_lines, create_batch
@@ -33,6 +34,9 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
         stale.unlink()
     url = f"sqlite:///{database}"
     init_database(url)
+    created = ensure_keys()
+    say(f"0. 密钥文件夹 {key_dir()}：" + ("新生成 " + "、".join(p.name for p in created) if created else "沿用已有密钥")
+        + "（审计日志密钥与签名私钥，仅本人可读写，不在数据库中）")
     store = Store(url)
     loaded = read_policy(PROJECT / "policies" / "hangzhou.yaml")
     files: list[tuple[str, Path]] = [("数据库（SQLite）", database)]

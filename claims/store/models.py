@@ -182,7 +182,8 @@ class Adjustment(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained log of every change: who, when, what, why."""
+    """Append-only log of every change: who, when, what, why; each entry chained to the one before by an
+    HMAC-SHA256 (column ``sha256``) under the key named by ``key_id``, kept outside the database."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -195,3 +196,12 @@ class AuditEntry(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     prev_sha256: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16), default="")  # "" = written before the chain was keyed
+
+
+class AuditHead(Base):
+    """One row: the lock every audit-log append takes first, so concurrent appends get consecutive seqs."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appends: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -20,7 +20,7 @@ from claims.policy import LoadedPolicy, parse_policy
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
 from claims.store.records import claim_of, enrollment_of, member_of
 from claims.store.snapshot import inputs_json
-from claims.workflow import audit_log
+from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 
@@ -118,8 +118,15 @@ def create_batch(session: Session, loaded: LoadedPolicy, period: int, user: str,
     _mark_calculated(session, [r.claim_id for r in rows], batch.id)
     audit_log.append(session, user, "batch.create", "batch", batch.id,
                      {"period": period, "claims": len(rows), "lines": batch.line_count, "total_fen": batch.total_fen,
-                      "policy_sha256": loaded.sha256, "engine_version": ENGINE_VERSION})
+                      "policy_sha256": loaded.sha256, "engine_version": ENGINE_VERSION,
+                      "record": record_of(batch, lines)})
     return batch
+
+
+def record_of(batch: Batch, lines: list[dict]) -> dict:
+    """Content hashes and totals of a batch just stored, for the audit log (claims/workflow/digests.py)."""
+    return digests.batch_record(batch.inputs_json, batch.ledger_before_json, [digests.line_tuple(r) for r in lines],
+                                batch.policy_sha256, batch.claim_count)
 
 
 def _mark_calculated(session: Session, claim_ids: list[str], batch_id: int) -> None:

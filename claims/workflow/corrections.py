@@ -22,7 +22,15 @@ from claims.store.models import Adjustment, Batch, ClaimRow, ClaimVersion, Membe
 from claims.store.records import claim_fields, claim_record
 from claims.store.snapshot import claim_json
 from claims.workflow import audit_log
-from claims.workflow.batches import SETTLED, _store, inputs_for, policy_of, render_lines, settled_ledger
+from claims.workflow.batches import (
+    SETTLED,
+    _store,
+    inputs_for,
+    policy_of,
+    record_of,
+    render_lines,
+    settled_ledger,
+)
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 
@@ -98,7 +106,7 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
     session.flush()
     audit_log.append(session, user, "claim.correct", "claim", claim_id,
                      {"changed": {k: [old_fields[k], v] for k, v in claim_fields(claim).items() if old_fields[k] != v},
-                      "correction_batch": batch.id, "re_evaluated": affected_ids,
+                      "correction_batch": batch.id, "record": record_of(batch, lines), "re_evaluated": affected_ids,
                       "adjustments": [[a.claim_id, a.item, a.benefit, a.before_fen, a.after_fen] for a in adjustments]},
                      reason)
     return Correction(batch, adjustments)
