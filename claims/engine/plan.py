@@ -58,11 +58,16 @@ class BenefitPlan:
         if isinstance(b, BandedExpense):
             deductible, since = (value_at(b.deductible.amount, start, f"{code}.deductible") if b.deductible
                                  else (Decimal(0), None))
-            bands = [(value_at(band.lower, start, f"{code}.bands.from")[0],
-                      None if band.upper is None else value_at(band.upper, start, f"{code}.bands.to")[0],
-                      *value_at(band.rate, start, f"{code}.bands")) for band in b.bands]
-            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=[(lo, up, rate) for lo, up, rate, _ in bands],
-                         effective=since or next((s for *_, s in bands if s), None))
+            bands, dates = [], [since]
+            for band in b.bands:
+                lower, lower_since = value_at(band.lower, start, f"{code}.bands.from")
+                upper, upper_since = (None, None) if band.upper is None else value_at(band.upper, start, f"{code}.bands.to")
+                rate, rate_since = value_at(band.rate, start, f"{code}.bands.rate")
+                bands.append((lower, upper, rate))
+                dates += [lower_since, upper_since, rate_since]
+            # the latest change among the values used is the one a clerk reads out
+            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=bands,
+                         effective=max((d for d in dates if d), default=None))
         elif isinstance(b, PerDiem):
             rate, rate_since = value_at(b.rate, start, f"{code}.rate")
             from_day, from_since = value_at(b.from_day, start, f"{code}.from_day")

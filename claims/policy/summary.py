@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from claims.policy.dated import Dated
+from datetime import date
+
+from claims.policy.dated import Dated, change_dates, value_on
 from claims.policy.schema import (
     EVENT_TYPE_NAMES,
     EXPENSE_FIELD_NAMES,
@@ -119,9 +121,15 @@ def _banded(benefit: BandedExpense) -> list[str]:
     if benefit.deductible:
         per = "每期累计" if benefit.deductible.per == "period" else "每次"
         out.append(f"    起付线：{_money(benefit.deductible.amount)}（{per}）")
-    rows = [["超过起付线的金额", "补助比例"]]
-    for band in benefit.bands:
-        upper = "以上" if band.upper is None else f"–{_money(band.upper)}"
-        rows.append([f"{_money(band.lower)}{upper}", _rate(band.rate)])
-    out += ["    " + line for line in _table(rows)]
+    days = change_dates(*(limit for band in benefit.bands for limit in (band.lower, band.upper)))
+    for day in [d for d in days if d != date.min] or days:
+        if day != date.min:
+            out.append(f"    分档界限 {day} 起：")
+        rows = [["超过起付线的金额", "补助比例"]]
+        for band in benefit.bands:
+            lower, upper = value_on(band.lower, day), value_on(band.upper, day)
+            if lower is None:
+                continue
+            rows.append([f"{lower:,} 元" + ("以上" if upper is None else f"–{upper:,} 元"), _rate(band.rate)])
+        out += ["    " + line for line in _table(rows)]
     return out
