@@ -108,11 +108,27 @@ def test_policy_show_is_a_readable_chinese_summary():
         assert text in done.stdout, text
 
 
-@pytest.mark.parametrize("policy", ["hangzhou", "beijing"])
+@pytest.mark.parametrize("policy", ["hangzhou", "beijing", "dated_example"])
 def test_policy_test_cases_of_the_shipped_policies_pass(policy):
     done = claims("policy", "test", POLICIES / f"{policy}.yaml")
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip().splitlines()[-1].endswith("passed, 0 failed")
+
+
+def test_dated_band_limits_and_age_limits_are_exercised_by_hand_computed_cases():
+    """The dated example's cases fail if the dates are ignored: the same claim is paid differently per year."""
+    text = (POLICIES / "dated_example.yaml").read_text(encoding="utf-8")
+    undated = (text.replace("{2024-01-01: 20000, 2026-01-01: 30000}", "20000")
+               .replace("{2024-01-01: 59, 2026-01-01: 60}", "59").replace("{2024-01-01: 54, 2026-01-01: 55}", "54"))
+    assert undated != text
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "dated_example.yaml"
+        path.write_text(undated, encoding="utf-8")
+        done = claims("policy", "test", path, POLICIES / "tests" / "dated_example.yaml")
+    assert done.returncode == 1
+    failed = [line for line in done.stdout.splitlines() if line.strip().startswith("失败")]
+    assert len(failed) == 4, done.stdout  # 2026 bands twice, the woman of 55 and the man of 60 in 2026
 
 
 def test_policy_cases_cover_every_benefit_kind_and_every_reason_code():
