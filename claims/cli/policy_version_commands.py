@@ -49,7 +49,7 @@ def policy_approve(ctx: click.Context, version: int, note: str) -> None:
 
 @policy.command("reject")
 @click.argument("version", type=int)
-@click.option("--note", required=True, help="驳回原因（必填，记入审计日志）。")
+@click.option("--note", default="", help="驳回原因（必填，记入审计日志）。")
 @click.pass_context
 def policy_reject(ctx: click.Context, version: int, note: str) -> None:
     """驳回一个待批准的策略版本（审核员，且不是发布人）。

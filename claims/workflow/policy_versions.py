@@ -198,4 +198,8 @@ def diff_versions(session: Session, first: int, second: int, user: str) -> list[
 
     require(session, user, "read")
     a, b = get_version(session, first), get_version(session, second)
-    return diff(loaded_of(a).policy, loaded_of(b).policy, f"版本 {a.id}", f"版本 {b.id}")
+    lines = diff(loaded_of(a).policy, loaded_of(b).policy, f"版本 {a.id}（{STATE_NAMES[a.state]}）",
+                 f"版本 {b.id}（{STATE_NAMES[b.state]}）")
+    if a.from_period != b.from_period:
+        lines.append(f"  起始互助期：{_span(a.from_period, None)} → {_span(b.from_period, None)}")
+    return lines
