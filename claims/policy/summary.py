@@ -47,7 +47,8 @@ def _eligibility(rules: Eligibility) -> list[str]:
     return lines
 
 
-def _table(rows: list[list[str]]) -> list[str]:
+def text_table(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns, Chinese characters counted two wide."""
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)).rstrip() for row in rows]
 
@@ -69,7 +70,7 @@ def summary(policy: Policy) -> str:
     out.append("")
     rows = [["项目代码", "项目名称", "每份缴费", "最多份数", "每份每期限额"]]
     rows += [[i.code, i.name, _money(i.contribution), _plain(i.max_shares), _money(i.cap_per_share)] for i in policy.items]
-    out += ["保障项目："] + ["  " + line for line in _table(rows)]
+    out += ["保障项目："] + ["  " + line for line in text_table(rows)]
     for item in policy.items:
         out += [""] + _item(item)
     return "\n".join(out) + "\n"
@@ -131,5 +132,5 @@ def _banded(benefit: BandedExpense) -> list[str]:
             if lower is None:
                 continue
             rows.append([f"{lower:,} 元" + ("以上" if upper is None else f"–{upper:,} 元"), _rate(band.rate)])
-        out += ["    " + line for line in _table(rows)]
+        out += ["    " + line for line in text_table(rows)]
     return out

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.policy import LoadedPolicy, parse_policy, read_policy
+from claims.policy.summary import text_table
 from claims.store.models import PolicyVersion
 from claims.workflow import audit_log
 from claims.workflow.errors import Refusal
@@ -181,15 +182,18 @@ def version_table(session: Session, user: str) -> str:
     rows = version_rows(session, user)
     if not rows:
         return "还没有发布过策略版本（claims policy publish FILE）"
-    out = ["版本  状态    适用互助期          方案                  文件            发布人（时间）                  批准/驳回人（时间）"]
+    table = [["版本", "状态", "适用互助期", "方案", "文件", "发布人（时间）", "批准/驳回人（时间）"]]
+    notes: dict[int, list[str]] = {}
     for row in rows:
         v = row.version
         decided = f"{v.decided_by}（{v.decided_at}）" if v.decided_by else "—"
-        out.append(f"{v.id:<5} {STATE_NAMES[v.state]:<6} {row.covers:<18} {v.scheme_name:<20} {v.file_name:<15} "
-                   f"{v.published_by}（{v.published_at}）  {decided}")
-        for label, text in (("发布说明", v.note), ("审核意见", v.decision_note)):
-            if text:
-                out.append(f"      {label}：{text}")
+        table.append([str(v.id), STATE_NAMES[v.state], row.covers, v.scheme_name, v.file_name,
+                      f"{v.published_by}（{v.published_at}）", decided])
+        notes[len(table) - 1] = [f"      {label}：{text}" for label, text in (("发布说明", v.note), ("审核意见", v.decision_note))
+                                 if text]
+    out = []
+    for index, line in enumerate(text_table(table)):
+        out += [line, *notes.get(index, [])]
     return "\n".join(out)
 
 
@@ -198,6 +202,8 @@ def diff_versions(session: Session, first: int, second: int, user: str) -> list[
 
     require(session, user, "read")
     a, b = get_version(session, first), get_version(session, second)
+    if a.sha256 == b.sha256 and a.from_period == b.from_period:
+        return [f"版本 {a.id} 与版本 {b.id} 的文本完全相同（sha256 {a.sha256}）"]
     lines = diff(loaded_of(a).policy, loaded_of(b).policy, f"版本 {a.id}（{STATE_NAMES[a.state]}）",
                  f"版本 {b.id}（{STATE_NAMES[b.state]}）")
     if a.from_period != b.from_period:

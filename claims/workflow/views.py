@@ -44,9 +44,8 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
     states = Counter(session.scalars(select(ClaimRow.state).where(ClaimRow.batch_id == batch_id)))
     out = [f"批次 {b.id}：{b.name}（{'更正批次' if b.kind == 'correction' else '常规批次'}，{b.period} 年度）",
            f"创建：{b.created_by}，{b.created_at:%Y-%m-%d %H:%M} UTC；引擎版本 {b.engine_version}",
-           f"策略：{b.policy_name}（"
-           + (f"已批准的策略版本 {b.policy_version_id}，" if b.policy_version_id else "未登记为策略版本的文件，")
-           + f"sha256 {b.policy_sha256}）",
+           f"策略：{b.policy_name}（sha256 {b.policy_sha256}）"
+           + ("" if b.policy_version_id else "；不是已批准的策略版本（用 --policy 指定的文件）"),
            f"{b.claim_count} 件申请，{b.line_count} 行结果，合计 {_yuan(b.total_fen)} 元"]
     out += [f"  {item:<12} {_yuan(fen):>15} 元" for item, fen in per_item.items()]
     if states:
