@@ -139,7 +139,9 @@ def check_enrollments_against(policy, inputs: Inputs) -> None:
     found = []
     for e in sorted(inputs.enrollments, key=lambda e: (e.member_id, e.period, e.item)):
         if e.period in periods:
-            found += [f"会员“{e.member_id}”{e.period} 年度“{e.item}”的参保（{e.shares} 份，{e.start_date} 起）：{message} [{code}]"
+            item = policy.item(e.item)
+            what = f"“{item.name}”" if item is not None else f"项目代码“{e.item}”"
+            found += [f"会员“{e.member_id}”{e.period} 年度{what}的参保（{e.shares} 份，{e.start_date} 起）：{message} [{code}]"
                       for _, code, message in enrollment_problems(policy, e)]
     if found:
         shown = "\n  ".join(found[:50]) + (f"\n  ……另有 {len(found) - 50} 处" if len(found) > 50 else "")

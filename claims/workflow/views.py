@@ -26,11 +26,11 @@ def batch_table(session: Session, user: str, period: int | None) -> str:
     query = select(Batch).order_by(Batch.id)
     if period is not None:
         query = query.where(Batch.period == period)
-    rows = ["批次  互助期  类型    状态    申请数  结果行  合计（元）      名称"]
+    rows = ["批次  互助期  类型    状态    申请数  结果行  合计（元）      策略版本  名称"]
     for b in session.scalars(query):
         rows.append(f"{b.id:<5} {b.period:<7} {'更正' if b.kind == 'correction' else '常规':<6} "
                     f"{'已支付' if b.state == 'paid' else '已计算':<6} {b.claim_count:>6} {b.line_count:>7} "
-                    f"{_yuan(b.total_fen):>15}  {b.name}")
+                    f"{_yuan(b.total_fen):>15}  {b.policy_version_id or '文件':<8}  {b.name}")
     return "\n".join(rows) if len(rows) > 1 else "还没有批次。"
 
 

@@ -260,7 +260,7 @@ def test_shares_imported_under_another_policy_are_refused_by_the_batch_that_woul
         create_batch(s, policy("hangzhou"), 2025, CLERK)
     error = refused.value
     assert error.code == "BATCH_ENROLLMENT_CONFLICT"
-    assert "会员“W1”2025 年度“women”的参保（3 份" in error.message and "上限 1 份" in error.message
+    assert "会员“W1”2025 年度“女职工特殊疾病补助”的参保（3 份" in error.message and "上限 1 份" in error.message
     with store.session() as s:
         assert s.get(ClaimRow, "G1").state == "received"
     assert count(store, Batch) == 0 and count(store, ResultLineRow) == 0
@@ -283,8 +283,8 @@ def test_an_item_the_batch_policy_does_not_have_is_refused(store, tmp_path):
             assert not import_file(s, kind, folder / f"{kind}.csv", CLERK, policy("beijing").policy).problems
     with store.session() as s, pytest.raises(Refusal) as refused:
         create_batch(s, policy("hangzhou"), 2025, CLERK)
-    assert "“allowance”" in refused.value.message and "INPUT_UNKNOWN_ITEM" in refused.value.message
-    assert "“women”" not in refused.value.message  # one share of women is what Hangzhou allows
+    assert "项目代码“allowance”" in refused.value.message and "INPUT_UNKNOWN_ITEM" in refused.value.message
+    assert "女职工特殊疾病补助" not in refused.value.message  # one share of women is what Hangzhou allows
 
 
 def test_enrollments_without_a_file_are_checked_against_the_version_of_their_period(store, tmp_path):
