@@ -41,6 +41,14 @@ def _refused(code: str):
     return pytest.raises(Refusal, match=rf"\[{code}\]")
 
 
+def _import_all(store, folder, rules=None) -> None:
+    """Members, enrollments and claims of a folder; ``rules``: the policy enrollments are checked against
+    (None: the approved version of each period)."""
+    for kind in ("members", "enrollments", "claims"):
+        with store.session() as s:
+            assert not import_file(s, kind, folder / f"{kind}.csv", CLERK, rules).problems
+
+
 def _variant(tmp_path, name: str, *replacements: tuple[str, str]):
     text = HANGZHOU.read_text(encoding="utf-8")
     for old, new in replacements:
@@ -192,9 +200,7 @@ def test_each_period_uses_the_version_in_force_and_a_dated_change_inside_it(stor
         tmp_path, "hangzhou-2024.yaml", ("amount: 1000, per: period", "amount: 800, per: period"),
         ("{from: 0, to: 20000, rate: 0.50}", "{from: 0, to: 20000, rate: {2024-01-01: 0.50, 2025-01-01: 0.60}}")),
         from_period=2024)
-    for kind in ("members", "enrollments", "claims"):
-        with store.session() as s:
-            assert not import_file(s, kind, folder / f"{kind}.csv", CLERK).problems
+    _import_all(store, folder)
     used, paid = {}, {}
     for year in (2023, 2024, 2025):
         with store.session() as s:
@@ -253,9 +259,7 @@ def test_shares_imported_under_another_policy_are_refused_by_the_batch_that_woul
     add_users(store)
     folder = _beijing_enrollment(tmp_path)
     beijing = policy("beijing")
-    for kind in ("members", "enrollments", "claims"):
-        with store.session() as s:
-            assert not import_file(s, kind, folder / f"{kind}.csv", CLERK, beijing.policy).problems
+    _import_all(store, folder, beijing.policy)
     with store.session() as s, pytest.raises(Refusal) as refused:
         create_batch(s, policy("hangzhou"), 2025, CLERK)
     error = refused.value
@@ -278,9 +282,7 @@ def test_an_item_the_batch_policy_does_not_have_is_refused(store, tmp_path):
     (folder / "enrollments.csv").write_text(
         "member_id,item,period,shares,start_date\nW1,allowance,2025,1,2025-01-01\nW1,women,2025,1,2025-01-01\n",
         encoding="utf-8")
-    for kind in ("members", "enrollments", "claims"):
-        with store.session() as s:
-            assert not import_file(s, kind, folder / f"{kind}.csv", CLERK, policy("beijing").policy).problems
+    _import_all(store, folder, policy("beijing").policy)
     with store.session() as s, pytest.raises(Refusal) as refused:
         create_batch(s, policy("hangzhou"), 2025, CLERK)
     assert "项目代码“allowance”" in refused.value.message and "INPUT_UNKNOWN_ITEM" in refused.value.message
