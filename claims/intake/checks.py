@@ -58,8 +58,9 @@ def check_enrollments(table: ParsedTable, policy: Policy | Callable[[int], Polic
         rules = policy(e.period) if callable(policy) else policy
         if rules is None:
             problems.append(Problem("POLICY_NOT_APPROVED",
-                                    f"互助期 {e.period} 没有已批准的策略版本，无法核对保障项目和份数；请先发布并批准策略，"
-                                    "或用 --policy 指定策略文件", *table.where(parsed.row, "period")))
+                                    f"互助期 {e.period} 没有已批准的策略版本，无法核对保障项目和份数；请经办员发布"
+                                    "（claims policy publish）、另一位审核员批准适用于该互助期的策略后再导入",
+                                    *table.where(parsed.row, "period")))
             continue
         for column, code, message in enrollment_problems(rules, e):
             problems.append(Problem(code, message, *table.where(parsed.row, column)))
