@@ -186,3 +186,33 @@ def test_workers_report_every_problem_once(tmp_path):
     one, two = claims("calculate", *args), claims("calculate", *args, "--workers", "2")
     assert one.returncode == two.returncode == 2
     assert one.stderr == two.stderr and one.stderr.count("INPUT_DUPLICATE_KEY") == 1
+
+
+_NUMBER_KEYS = ("months_after_period_end|renewal_grace_days|contribution|max_shares|cap_per_share|amount|rate|from|to|"
+                "from_day|max_days_per_period|inpatient")
+
+
+def _all_dated(text: str) -> str:
+    """Every number of the language written as a dated value in force since 2000: the results must not change."""
+    import re
+
+    text = re.sub(rf"\b({_NUMBER_KEYS}): (\d+(?:\.\d+)?)\b", r"\1: {2000-01-01: \2}", text)
+    return re.sub(r"\b(days|male|female): \[(\d+), (\d+)\]", r"\1: [{2000-01-01: \2}, {2000-01-01: \3}]", text)
+
+
+@pytest.mark.parametrize("policy, folder", [("hangzhou", ROOT / "tests" / "fixtures" / "small"),
+                                            ("beijing", ROOT / "tests" / "acceptance" / "bj_shares_waiting_cover_end")])
+def test_a_policy_with_every_number_dated_calculates_exactly_like_the_plain_one(policy, folder, tmp_path):
+    text = (POLICIES / f"{policy}.yaml").read_text(encoding="utf-8")
+    dated = _all_dated(text)
+    assert dated.count("2000-01-01") >= 15
+    path = tmp_path / f"{policy}.yaml"
+    path.write_text(dated, encoding="utf-8")
+    files = ["--members", folder / "members.csv", "--enrollments", folder / "enrollments.csv",
+             "--claims", folder / "claims.csv", "--format", "json"]
+    plain, with_dates = claims("calculate", "--policy", POLICIES / f"{policy}.yaml", *files), \
+        claims("calculate", "--policy", path, *files)
+    assert plain.returncode == with_dates.returncode == 0, with_dates.stderr
+    figures = lambda out: [(line["claim_id"], line["item"], line["benefit"], line["amount"], line["reason"])  # noqa: E731
+                           for line in json.loads(out)["lines"]]
+    assert figures(with_dates.stdout) == figures(plain.stdout) and len(figures(plain.stdout)) > 5
