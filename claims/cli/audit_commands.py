@@ -201,7 +201,7 @@ def audit_public_key(out: str | None) -> None:
 @main.command()
 @click.option("--policy", "draft_file", required=True, type=click.Path(), help="草案策略文件。")
 @click.option("--period", required=True, type=int, help="互助期，如 2025。")
-@click.option("--current", "current_file", type=click.Path(), help="现行策略文件（默认：该年度最近一个批次所用的策略）。")
+@click.option("--current", "current_file", type=click.Path(), help="现行策略文件（默认：该互助期已批准的策略版本）。")
 @click.option("-o", "--out", type=click.Path(), help="把对比写入 XLSX 文件。")
 @click.pass_context
 def simulate(ctx: click.Context, draft_file: str, period: int, current_file: str | None, out: str | None) -> None:

@@ -8,7 +8,8 @@ from datetime import date
 from typing import NamedTuple
 
 from claims.engine.model import Enrollment
-from claims.engine.periods import period_end
+from claims.engine.periods import period_end, period_start
+from claims.engine.values import value_at
 from claims.policy.schema import Policy
 
 
@@ -28,13 +29,17 @@ class CoverIndex:
         for enrollment in enrollments:
             by_member_item[(enrollment.member_id, enrollment.item)].append(enrollment)
         self._covers: dict[tuple[str, str, int], Cover] = {}
-        grace = policy.renewal_grace_days
+        graces: dict[int, int] = {}  # the later period's grace, as in force on its first day
         for (member_id, item), chain in by_member_item.items():
             previous: Cover | None = None
             for enrollment in sorted(chain, key=lambda e: e.period):
                 since = enrollment.start_date
                 if previous is not None and previous.enrollment.period == enrollment.period - 1:
                     gap = (enrollment.start_date - period_end(policy, previous.enrollment.period)).days - 1
+                    grace = graces.get(enrollment.period)
+                    if grace is None:
+                        grace = graces[enrollment.period] = value_at(
+                            policy.renewal_grace_days, period_start(policy, enrollment.period), "renewal_grace_days")[0]
                     if gap <= grace:
                         since = previous.continuous_since
                 previous = Cover(enrollment, since)

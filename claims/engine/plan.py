@@ -8,28 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 from claims.engine.periods import claim_deadline, period_of, period_start
-from claims.policy.dated import Dated, NotInForce
+from claims.engine.values import value_at
 from claims.policy.patterns import CodeSet
 from claims.policy.schema import BandedExpense, BenefitBase, Item, LumpSum, PerDiem, Policy
-
-
-class ValueNotInForce(Exception):
-    """A dated policy value has no entry in force on a period's first day: the policy must be completed."""
-
-    def __init__(self, what: str, error: NotInForce):
-        self.what = what
-        super().__init__(f"策略参数“{what}”在 {error.day} 尚未生效（最早生效日 {error.first}），请补充该互助期的取值")
-
-
-def value_at(dated: Dated, start: date, what: str) -> tuple[Decimal | int, date | None]:
-    """The value in force on the period's first day, and its effective date when the value is dated."""
-    if not dated.is_dated:
-        return dated.entries[0][1], None
-    try:
-        effective, value = dated.entry_at(start)
-    except NotInForce as error:
-        raise ValueNotInForce(what, error) from None
-    return value, effective
 
 
 class BenefitPlan:
@@ -63,14 +44,30 @@ class BenefitPlan:
 
     def _resolve(self, start: date) -> dict:
         b, code = self.benefit, self.code
-        terms: dict = {"waiting": [(rule.days[0], rule.days[1], *value_at(rule.amount, start, f"{code}.waiting"))
-                                   for rule in self.waiting]}
+        terms: dict = {
+            "waiting": [(value_at(rule.days[0], start, f"{code}.waiting.days")[0],
+                         value_at(rule.days[1], start, f"{code}.waiting.days")[0],
+                         *value_at(rule.amount, start, f"{code}.waiting")) for rule in self.waiting],
+            "age": None if self.age is None else {
+                who: tuple(value_at(limit, start, f"{code}.eligibility.age")[0] for limit in limits)
+                for who, limits in self.age.items()},
+            "min_level": None if self.min_level is None else {
+                event: value_at(level, start, f"{code}.eligibility.min_hospital_level")[0]
+                for event, level in self.min_level.items()},
+        }
         if isinstance(b, BandedExpense):
             deductible, since = (value_at(b.deductible.amount, start, f"{code}.deductible") if b.deductible
                                  else (Decimal(0), None))
-            bands = [(band.lower, band.upper, *value_at(band.rate, start, f"{code}.bands")) for band in b.bands]
-            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=[(lo, up, rate) for lo, up, rate, _ in bands],
-                         effective=since or next((s for *_, s in bands if s), None))
+            bands, dates = [], [since]
+            for band in b.bands:
+                lower, lower_since = value_at(band.lower, start, f"{code}.bands.from")
+                upper, upper_since = (None, None) if band.upper is None else value_at(band.upper, start, f"{code}.bands.to")
+                rate, rate_since = value_at(band.rate, start, f"{code}.bands.rate")
+                bands.append((lower, upper, rate))
+                dates += [lower_since, upper_since, rate_since]
+            # the latest change among the values used is the one a clerk reads out
+            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=bands,
+                         effective=max((d for d in dates if d), default=None))
         elif isinstance(b, PerDiem):
             rate, rate_since = value_at(b.rate, start, f"{code}.rate")
             from_day, from_since = value_at(b.from_day, start, f"{code}.from_day")

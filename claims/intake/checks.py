@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
+from claims.engine.model import Enrollment
 from claims.engine.periods import period_end, period_of, period_start
+from claims.engine.values import ValueNotInForce, value_at
 from claims.intake.lenient import key_text
 from claims.intake.rows import Parsed, ParsedTable, header_positions
 from claims.intake.tables import Table
@@ -19,19 +21,50 @@ def check_members(table: ParsedTable) -> list[Problem]:
     return _duplicates(table, ("member_id",), "会员编号")
 
 
-def resolve_items(table: ParsedTable, policy: Policy) -> None:
+def resolve_items(table: ParsedTable, policy: Policy | Callable[[int], Policy | None]) -> None:
     """Enrollments may name the item by its Chinese name (医疗互助) as well as its code (medical): the
-    record keeps the code."""
-    by_name = {unicodedata.normalize("NFKC", item.name).strip(): item.code for item in policy.items}
+    record keeps the code. ``policy``: one policy, or the policy of each row's period."""
     for index, parsed in enumerate(table.rows):
+        rules = policy(parsed.record.period) if callable(policy) else policy
+        if rules is None:
+            continue
         item = parsed.record.item
-        if policy.item(item) is None and unicodedata.normalize("NFKC", item) in by_name:
+        by_name = {unicodedata.normalize("NFKC", i.name).strip(): i.code for i in rules.items}
+        if rules.item(item) is None and unicodedata.normalize("NFKC", item) in by_name:
             record = parsed.record._replace(item=by_name[unicodedata.normalize("NFKC", item)])
             table.rows[index] = Parsed(parsed.row, record, parsed.raw)
 
 
-def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[str]) -> list[Problem]:
-    """Items, shares and start dates against the policy; items given by Chinese name are resolved first."""
+def enrollment_problems(policy: Policy, e: Enrollment) -> list[tuple[str, str, str]]:
+    """What ``policy`` forbids in one enrollment, as (column, code, Chinese message). The one rule used at
+    import and again by every batch, against the policy that batch calculates with."""
+    found = []
+    item = policy.item(e.item)
+    if item is None:
+        codes = "、".join(f"{i.name}（{i.code}）" for i in policy.items)
+        found.append(("item", "INPUT_UNKNOWN_ITEM",
+                      f"保障项目“{e.item}”不在策略“{policy.scheme.name}”中（可用：{codes}）"))
+    else:
+        start = period_start(policy, e.period)
+        try:
+            limit = value_at(item.max_shares, start, f"{item.code}.max_shares")[0]
+        except ValueNotInForce as error:
+            found.append(("shares", "POLICY_VALUE_NOT_IN_FORCE", str(error)))
+        else:
+            if e.shares > limit:
+                found.append(("shares", "INPUT_TOO_MANY_SHARES",
+                              f"份数 {e.shares} 超过策略“{policy.scheme.name}”中“{item.name}”{e.period} 年度的上限 {limit} 份"))
+    if period_of(policy, e.start_date) != e.period:
+        found.append(("start_date", "INPUT_START_OUTSIDE_PERIOD",
+                      f"保障起始日 {e.start_date} 不在互助期 {e.period}（{period_start(policy, e.period)} 至 "
+                      f"{period_end(policy, e.period)}）内"))
+    return found
+
+
+def check_enrollments(table: ParsedTable, policy: Policy | Callable[[int], Policy | None],
+                      member_ids: Iterable[str]) -> list[Problem]:
+    """Items, shares and start dates against the policy; items given by Chinese name are resolved first.
+    ``policy``: one policy for every row, or the policy of each row's period (None: no approved version)."""
     resolve_items(table, policy)
     known = set(member_ids)
     problems = _duplicates(table, ("member_id", "item", "period"), "同一会员、同一项目、同一互助期的参保")
@@ -48,19 +81,15 @@ def check_enrollments(table: ParsedTable, policy: Policy, member_ids: Iterable[s
         if e.member_id not in known:
             problems.append(Problem("INPUT_UNKNOWN_MEMBER", f"会员编号“{e.member_id}”不在会员名单中",
                                     *table.where(parsed.row, "member_id")))
-        item = policy.item(e.item)
-        if item is None:
-            codes = "、".join(f"{i.name}（{i.code}）" for i in policy.items)
-            problems.append(Problem("INPUT_UNKNOWN_ITEM", f"保障项目“{e.item}”不在策略“{policy.scheme.code}”中（可用：{codes}）",
-                                    *table.where(parsed.row, "item")))
-        elif e.shares > item.max_shares:
-            problems.append(Problem("INPUT_TOO_MANY_SHARES", f"份数 {e.shares} 超过该项目的上限 {item.max_shares} 份",
-                                    *table.where(parsed.row, "shares")))
-        if period_of(policy, e.start_date) != e.period:
-            problems.append(Problem(
-                "INPUT_START_OUTSIDE_PERIOD",
-                f"保障起始日 {e.start_date} 不在互助期 {e.period}（{period_start(policy, e.period)} 至 "
-                f"{period_end(policy, e.period)}）内", *table.where(parsed.row, "start_date")))
+        rules = policy(e.period) if callable(policy) else policy
+        if rules is None:
+            problems.append(Problem("POLICY_NOT_APPROVED",
+                                    f"互助期 {e.period} 没有已批准的策略版本，无法核对保障项目和份数；请经办员发布"
+                                    "（claims policy publish）、另一位审核员批准适用于该互助期的策略后再导入",
+                                    *table.where(parsed.row, "period")))
+            continue
+        for column, code, message in enrollment_problems(rules, e):
+            problems.append(Problem(code, message, *table.where(parsed.row, column)))
     return problems
 
 

@@ -21,11 +21,13 @@ from claims.engine import Claim, Member
 from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
 from claims.intake.rows import Parsed, ParsedTable, parse_table
 from claims.intake.tables import read_table
+from claims.policy import LoadedPolicy
 from claims.policy.schema import Policy
 from claims.problems import Problem, ProblemsFound
 from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
 from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
+from claims.workflow.policy_versions import check_named_file, loaded_of, version_in_force
 from claims.workflow.users import require
 
 KIND_NAMES = {"members": "会员", "enrollments": "参保", "claims": "申请"}
@@ -57,10 +59,17 @@ def row_sha256(record: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def import_file(session: Session, kind: str, path: str | Path, user: str, policy: Policy | None = None,
-                today: date | None = None) -> ImportResult:
-    """Validate the whole file, then write all of it or nothing. Problems are returned, not raised."""
+def import_file(session: Session, kind: str, path: str | Path, user: str,
+                policy: Policy | LoadedPolicy | None = None, today: date | None = None) -> ImportResult:
+    """Validate the whole file, then write all of it or nothing. Problems are returned, not raised.
+
+    Enrollments are checked against ``policy``; without one, each row against the approved policy version
+    in force for its period. A file named by the user (``LoadedPolicy``) must be an approved version once
+    the database holds approved versions."""
     require(session, user, "import")
+    if isinstance(policy, LoadedPolicy):
+        check_named_file(session, policy)
+        policy = policy.policy
     result = ImportResult(kind, str(path))
     try:
         raw = read_table(path)
@@ -102,10 +111,23 @@ def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Polic
         return check_members(table)
     known = set(session.scalars(select(MemberRow.member_id)))
     if kind == "enrollments":
-        if policy is None:
-            return [Problem("IMPORT_POLICY_REQUIRED", "导入参保名单须用 --policy 指定策略文件（用于核对保障项目和份数）", table.file)]
-        return check_enrollments(table, policy, known)
+        return check_enrollments(table, policy if policy is not None else _approved_policies(session), known)
     return duplicated_claims(table) + check_claims(table, known)
+
+
+def _approved_policies(session: Session):
+    """period → the approved policy in force for it (None: no approved version), each version parsed once."""
+    parsed: dict[int, Policy] = {}
+
+    def policy_for(period: int) -> Policy | None:
+        version = version_in_force(session, period)
+        if version is None:
+            return None
+        if version.id not in parsed:
+            parsed[version.id] = loaded_of(version).policy
+        return parsed[version.id]
+
+    return policy_for
 
 
 def _plan(session: Session, kind: str, table: ParsedTable, result: ImportResult, user: str) -> list:
