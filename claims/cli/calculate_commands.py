@@ -41,7 +41,8 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
         loaded = read_policy(policy_file)
         with collector_paused():
             rows, _, claims_count = calculate_files(loaded.policy, Path(members), Path(enrollments),
-                                                    Path(claims_file), date.today(), workers, render)
+                                                    Path(claims_file), date.today(), workers, render,
+                                                    explain=fmt != "csv")
     except ProblemsFound as found:
         _fail(found)
     except ValueNotInForce as error:

@@ -6,6 +6,7 @@ The stateless ``claims calculate``, a stored batch, an audit re-run and a what-i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 
 from claims.engine import benefits as kinds
 from claims.engine.caps import apply_caps
@@ -19,6 +20,9 @@ from claims.engine.reasons import Reason
 from claims.money import ZERO
 from claims.policy.schema import Policy
 
+_EVALUATION_ORDER = itemgetter(4, 0)  # Claim.discharge_date, Claim.claim_id
+_OUTPUT_ORDER = itemgetter(0, 8)  # ResultLine.claim_id, ResultLine.order
+
 
 def evaluation_order(claim: Claim) -> tuple:
     """SPEC §4: claims are evaluated in order of (discharge date, claim id)."""
@@ -31,13 +35,20 @@ def calculate(
     enrollments: Iterable[Enrollment],
     claims: Iterable[Claim],
     ledger: Ledger | None = None,
+    explain: bool = True,
 ) -> Calculation:
-    """Evaluate ``claims`` after everything already counted in ``ledger``; the input ledger is not changed."""
-    ctx = Context(Plan(policy), dict(members), CoverIndex(policy, enrollments), ledger.copy() if ledger else Ledger())
+    """Evaluate ``claims`` after everything already counted in ``ledger``; the input ledger is not changed.
+
+    With ``explain=False`` the lines carry no explanation (``explanation`` is None) and the engine builds no
+    step at all: the amounts, reasons and ledger are the same, and calling again with ``explain=True`` on
+    the same inputs gives every explanation exactly (the contract CSV prints none, so it does not pay for
+    them)."""
+    ctx = Context(Plan(policy), dict(members), CoverIndex(policy, enrollments), ledger.copy() if ledger else Ledger(),
+                  explain)
     lines: list[ResultLine] = []
-    for claim in sorted(claims, key=evaluation_order):
+    for claim in sorted(claims, key=_EVALUATION_ORDER):
         _evaluate_claim(ctx, claim, lines)
-    lines.sort(key=lambda line: (line.claim_id, line.order))
+    lines.sort(key=_OUTPUT_ORDER)
     return Calculation(tuple(lines), ctx.ledger)
 
 
@@ -45,42 +56,43 @@ def _evaluate_claim(ctx: Context, claim: Claim, lines: list[ResultLine]) -> None
     refusal = _claim_level(ctx, claim)
     ctx.ledger.register_invoice(claim.invoice_no, claim.claim_id)
     if refusal is not None:
-        period, step = refusal
-        lines.append(ResultLine(claim.claim_id, claim.member_id, period, "", "", ZERO, Reason(step.code),
-                                Explanation((step,))))
+        period, reason, values = refusal
+        explanation = Explanation((Step(reason.value, values),)) if ctx.explain else None
+        lines.append(ResultLine(claim.claim_id, claim.member_id, period, "", "", ZERO, reason, explanation))
         return
     member = ctx.members[claim.member_id]
     triggered = ctx.plan.triggered(claim.diagnoses, claim.procedures)
     for item in ctx.plan.items:
         for unit in item.units:
             if len(unit) == 1:
-                trigger = kinds.applies(unit[0], claim, triggered)
-                if trigger is not None:
-                    lines.append(_settle(ctx, item, _assess(ctx, claim, member, unit[0], trigger)))
+                if kinds.applies(unit[0], claim, triggered):
+                    lines.append(_settle(ctx, item, _assess(ctx, claim, member, unit[0], triggered)))
                 continue
             # a choose-highest group, decided where its first benefit stands in the policy
-            assessments = [_assess(ctx, claim, member, plan, trigger) for plan in unit
-                           if (trigger := kinds.applies(plan, claim, triggered)) is not None]
+            assessments = [_assess(ctx, claim, member, plan, triggered) for plan in unit
+                           if kinds.applies(plan, claim, triggered)]
             _choose_highest(assessments)
             lines.extend(_settle(ctx, item, a) for a in assessments)
 
 
-def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Step] | None:
+def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Reason, dict] | None:
+    """A refusal of the whole claim: (period, reason, the values its explanation shows), or None."""
     period, _ = ctx.plan.period(claim.discharge_date)
     deadline = ctx.plan.deadline(period)
     if claim.submitted_date > deadline:
-        return period, Step(Reason.LATE_SUBMISSION.value,
-                            {"submitted": claim.submitted_date, "deadline": deadline, "period": period})
+        return period, Reason.LATE_SUBMISSION, {"submitted": claim.submitted_date, "deadline": deadline,
+                                                "period": period}
     holder = ctx.ledger.duplicate_of(claim.invoice_no, claim.claim_id)
     if holder is not None:
-        return period, Step(Reason.DUPLICATE_INVOICE.value, {"invoice_no": claim.invoice_no, "holder": holder})
+        return period, Reason.DUPLICATE_INVOICE, {"invoice_no": claim.invoice_no, "holder": holder}
     return None
 
 
-def _assess(ctx: Context, claim, member, plan, trigger: Step) -> Assessment:
+def _assess(ctx: Context, claim, member, plan, triggered: dict) -> Assessment:
     day = kinds.event_date(plan, claim)
     period, start = ctx.plan.period(day)
-    a = Assessment(claim, member, plan, day, period, start, plan.terms(start), [trigger])
+    steps = [kinds.trigger_step(plan, claim, triggered)] if ctx.explain else None
+    a = Assessment(claim, member, plan, day, period, start, plan.terms(start), steps)
     reduced = check(ctx, a)
     if a.failed is None:
         if plan.lump_scope is not None:
@@ -107,11 +119,14 @@ def _settle(ctx: Context, item: ItemPlan, a: Assessment) -> ResultLine:
     claim, plan = a.claim, a.plan
     if a.failed is not None:
         return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, ZERO, a.failed,
-                          Explanation(tuple(a.steps)), plan.order)
+                          None if a.steps is None else Explanation(tuple(a.steps)), plan.order)
     paid, reason, caps = apply_caps(ctx, a, item, ctx.ledger.periods.get((claim.member_id, a.period)))
     count = Count(claim.member_id, a.period, item.code, plan.code, paid, a.base_counted, a.days_counted,
                   plan.lump_scope, plan.ends_cover)
     ctx.ledger.record(count)
+    if a.steps is None:
+        return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, paid, reason, None,
+                          plan.order, count)
     if paid > 0 and plan.ends_cover:
         a.steps.append(Step("cover_ends", {"item_name": item.item.name, "period": a.period}, item.item.reference))
     return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, paid, reason,

@@ -19,6 +19,7 @@ class Context:
     members: dict[str, Member]
     covers: CoverIndex
     ledger: Ledger
+    explain: bool = True  # build each line's explanation (False: the contract CSV, which prints none)
 
 
 @dataclass(slots=True)
@@ -32,7 +33,7 @@ class Assessment:
     period: int
     period_start: date
     terms: dict
-    steps: list[Step]
+    steps: list[Step] | None  # None when explanations are not wanted: no step is built
     failed: Reason | None = None
     shares: int = 1
     amount: Decimal = Decimal("0.00")  # before caps
@@ -42,5 +43,6 @@ class Assessment:
 
     def fail(self, reason: Reason, **values) -> Assessment:
         self.failed = reason
-        self.steps.append(Step(reason.value, values, self.plan.reference))
+        if self.steps is not None:
+            self.steps.append(Step(reason.value, values, self.plan.reference))
         return self

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from claims.engine.periods import claim_deadline, period_of, period_start
+from claims.money import ZERO
 from claims.policy.dated import Dated, NotInForce
 from claims.policy.patterns import CodeSet
 from claims.policy.schema import BandedExpense, BenefitBase, Item, LumpSum, PerDiem, Policy
@@ -36,7 +38,7 @@ class BenefitPlan:
     """One benefit with everything the engine asks of it precomputed."""
 
     __slots__ = ("item", "benefit", "order", "code", "kind", "reference", "event_types", "include", "procedures",
-                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "_terms")
+                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "base_of", "_terms")
 
     def __init__(self, item: Item, item_index: int, benefit: BenefitBase, benefit_index: int):
         self.item, self.benefit, self.order = item, benefit, (item_index, benefit_index)
@@ -52,6 +54,7 @@ class BenefitPlan:
         self.waiting = tuple(benefit.waiting)
         self.lump_scope = benefit.once_per if lump else None
         self.ends_cover = lump and item.ends_cover_on_payout
+        self.base_of = _base_getter(benefit.base) if isinstance(benefit, BandedExpense) else None
         self._terms: dict[date, dict] = {}
 
     def terms(self, start: date) -> dict:
@@ -81,6 +84,16 @@ class BenefitPlan:
             amount, since = value_at(b.amount, start, f"{code}.amount")
             terms.update(amount=amount, effective=since)
         return terms
+
+
+def _base_getter(fields: list[str]):
+    """claim → the sum of its ``fields`` (a banded expense's base), started from ZERO as ``sum`` would (so the
+    figure keeps at least two decimals, as in the explanation)."""
+    if len(fields) == 1:
+        get_one = attrgetter(fields[0])
+        return lambda claim: ZERO + get_one(claim)
+    get = attrgetter(*fields)
+    return lambda claim: sum(get(claim), ZERO)
 
 
 class ItemPlan:
