@@ -11,14 +11,6 @@ from claims.engine.reasons import Reason
 from claims.money import ZERO, round_fen
 
 
-def applies(plan: BenefitPlan, claim: Claim, triggered: dict[str, tuple[str, str]]) -> bool:
-    """Whether the benefit applies to the claim (SPEC §4). ``triggered``: the lump sums the claim's codes
-    match (``Plan.triggered``)."""
-    if plan.include is None:
-        return claim.event_type in plan.event_types
-    return plan.code in triggered
-
-
 def trigger_step(plan: BenefitPlan, claim: Claim, triggered: dict[str, tuple[str, str]]) -> Step:
     """Why the benefit applies, for the explanation."""
     if plan.include is None:

@@ -21,7 +21,7 @@ from claims.money import ZERO
 from claims.policy.schema import Policy
 
 _EVALUATION_ORDER = itemgetter(4, 0)  # Claim.discharge_date, Claim.claim_id
-_OUTPUT_ORDER = itemgetter(0, 8)  # ResultLine.claim_id, ResultLine.order
+_POLICY_ORDER = itemgetter(8)  # ResultLine.order
 
 
 def evaluation_order(claim: Claim) -> tuple:
@@ -45,10 +45,18 @@ def calculate(
     them)."""
     ctx = Context(Plan(policy), dict(members), CoverIndex(policy, enrollments), ledger.copy() if ledger else Ledger(),
                   explain)
-    lines: list[ResultLine] = []
+    by_claim: dict[str, list[ResultLine]] = {}
     for claim in sorted(claims, key=_EVALUATION_ORDER):
-        _evaluate_claim(ctx, claim, lines)
-    lines.sort(key=_OUTPUT_ORDER)
+        claim_lines = by_claim.get(claim.claim_id)
+        if claim_lines is None:
+            claim_lines = by_claim[claim.claim_id] = []
+        _evaluate_claim(ctx, claim, claim_lines)
+    lines: list[ResultLine] = []
+    for claim_id in sorted(by_claim):  # output order: claim id, then the benefit's place in the policy
+        claim_lines = by_claim[claim_id]
+        if len(claim_lines) > 1:
+            claim_lines.sort(key=_POLICY_ORDER)
+        lines.extend(claim_lines)
     return Calculation(tuple(lines), ctx.ledger)
 
 
@@ -62,17 +70,14 @@ def _evaluate_claim(ctx: Context, claim: Claim, lines: list[ResultLine]) -> None
         return
     member = ctx.members[claim.member_id]
     triggered = ctx.plan.triggered(claim.diagnoses, claim.procedures)
-    for item in ctx.plan.items:
-        for unit in item.units:
-            if len(unit) == 1:
-                if kinds.applies(unit[0], claim, triggered):
-                    lines.append(_settle(ctx, item, _assess(ctx, claim, member, unit[0], triggered)))
-                continue
-            # a choose-highest group, decided where its first benefit stands in the policy
-            assessments = [_assess(ctx, claim, member, plan, triggered) for plan in unit
-                           if kinds.applies(plan, claim, triggered)]
-            _choose_highest(assessments)
-            lines.extend(_settle(ctx, item, a) for a in assessments)
+    for item, unit in ctx.plan.units_for(claim.event_type, triggered):
+        if len(unit) == 1:
+            lines.append(_settle(ctx, item, _assess(ctx, claim, member, unit[0], triggered)))
+            continue
+        # a choose-highest group, decided where its first benefit stands in the policy
+        assessments = [_assess(ctx, claim, member, plan, triggered) for plan in unit]
+        _choose_highest(assessments)
+        lines.extend(_settle(ctx, item, a) for a in assessments)
 
 
 def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Reason, dict] | None:

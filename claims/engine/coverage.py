@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import NamedTuple
@@ -10,6 +9,9 @@ from typing import NamedTuple
 from claims.engine.model import Enrollment
 from claims.engine.periods import period_end
 from claims.policy.schema import Policy
+
+
+_UNKNOWN = object()
 
 
 class Cover(NamedTuple):
@@ -21,28 +23,42 @@ class Cover(NamedTuple):
 
 
 class CoverIndex:
-    """Enrollments chained across consecutive periods when the gap is at most ``renewal_grace_days``."""
+    """Enrollments chained across consecutive periods when the gap is at most ``renewal_grace_days``.
+
+    A member's chain is followed only when one of their claims asks for it (most enrolled members claim
+    nothing), and each link is worked out once."""
 
     def __init__(self, policy: Policy, enrollments: Iterable[Enrollment]):
-        by_member_item: dict[tuple[str, str], list[Enrollment]] = defaultdict(list)
-        for enrollment in enrollments:
-            by_member_item[(enrollment.member_id, enrollment.item)].append(enrollment)
-        self._covers: dict[tuple[str, str, int], Cover] = {}
-        grace = policy.renewal_grace_days
-        for (member_id, item), chain in by_member_item.items():
-            previous: Cover | None = None
-            for enrollment in sorted(chain, key=lambda e: e.period):
-                since = enrollment.start_date
-                if previous is not None and previous.enrollment.period == enrollment.period - 1:
-                    gap = (enrollment.start_date - period_end(policy, previous.enrollment.period)).days - 1
-                    if gap <= grace:
-                        since = previous.continuous_since
-                previous = Cover(enrollment, since)
-                self._covers[(member_id, item, enrollment.period)] = previous
+        self._policy = policy
+        self._grace = policy.renewal_grace_days
+        self._enrollments = {(e.member_id, e.item, e.period): e for e in enrollments}
+        self._covers: dict[tuple[str, str, int], Cover | None] = {}
+        self._period_ends: dict[int, date] = {}
 
     def cover(self, member_id: str, item: str, period: int, day: date) -> Cover | None:
         """The cover in force on ``day`` (which lies in ``period``), or None."""
-        cover = self._covers.get((member_id, item, period))
+        cover = self._cover((member_id, item, period))
         if cover is None or day < cover.enrollment.start_date:
             return None
         return cover
+
+    def _cover(self, key: tuple[str, str, int]) -> Cover | None:
+        cover = self._covers.get(key, _UNKNOWN)
+        if cover is not _UNKNOWN:
+            return cover
+        enrollment = self._enrollments.get(key)
+        cover = None
+        if enrollment is not None:
+            since = enrollment.start_date
+            previous = self._cover((key[0], key[1], key[2] - 1))
+            if previous is not None and (since - self._period_end(key[2] - 1)).days - 1 <= self._grace:
+                since = previous.continuous_since
+            cover = Cover(enrollment, since)
+        self._covers[key] = cover
+        return cover
+
+    def _period_end(self, label: int) -> date:
+        found = self._period_ends.get(label)
+        if found is None:
+            found = self._period_ends[label] = period_end(self._policy, label)
+        return found

@@ -57,6 +57,13 @@ class BenefitPlan:
         self.base_of = _base_getter(benefit.base) if isinstance(benefit, BandedExpense) else None
         self._terms: dict[date, dict] = {}
 
+    def applies(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> bool:
+        """SPEC §4: an expense or daily benefit applies by event type; a lump sum when a code triggers it
+        (``Plan.triggered``)."""
+        if self.include is None:
+            return event_type in self.event_types
+        return self.code in triggered
+
     def terms(self, start: date) -> dict:
         """Every value of this benefit in force on the period's first day (resolved once per period)."""
         found = self._terms.get(start)
@@ -129,6 +136,18 @@ class Plan:
         self._periods: dict[tuple[int, int], tuple[int, date]] = {}
         self._deadlines: dict[int, date] = {}
         self._scheme_caps: dict[date, Decimal | None] = {}
+        self._units: dict[tuple, list[tuple[ItemPlan, tuple[BenefitPlan, ...]]]] = {}
+
+    def units_for(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> list[tuple[ItemPlan, tuple]]:
+        """The evaluation units, in evaluation order, each with only its benefits that apply to a claim of
+        ``event_type`` whose codes trigger ``triggered`` (SPEC §4); worked out once per such combination."""
+        key = (event_type, *triggered)
+        found = self._units.get(key)
+        if found is None:
+            found = self._units[key] = [
+                (item, applying) for item in self.items for unit in item.units
+                if (applying := tuple(plan for plan in unit if plan.applies(event_type, triggered)))]
+        return found
 
     def period(self, day: date) -> tuple[int, date]:
         """(label, first day) of the period that ``day`` falls in."""
