@@ -10,7 +10,6 @@ from claims.engine.model import Enrollment
 from claims.engine.periods import period_end
 from claims.policy.schema import Policy
 
-
 _UNKNOWN = object()
 
 
