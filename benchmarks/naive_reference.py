@@ -148,7 +148,7 @@ def main(policy_path: str, members_path: str, enrollments_path: str, claims_path
             if item.get("ends_cover_on_payout"):
                 raise SystemExit("naive reference: ends_cover_on_payout is not implemented")
             done = set()
-            for j, benefit in enumerate(item["benefits"]):
+            for benefit in item["benefits"]:
                 if benefit["code"] in done:
                     continue
                 group = next((g["benefits"] for g in item.get("groups", []) if benefit["code"] in g["benefits"]),

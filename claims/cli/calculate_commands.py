@@ -26,8 +26,10 @@ from claims.problems import ProblemsFound
 @click.option("--stream", is_flag=True,
               help="分批计算（按会员分区、中间结果写入临时文件），内存占用有上限，适合百万件申请；"
                    "结果与一次性计算完全相同；只输出 CSV。")
+@click.option("--partitions", type=click.IntRange(1, 10000), default=None,
+              help="与 --stream 一起用：分区数（默认按申请文件大小，每区约 25,000 件）。")
 def calculate(policy_file: str, members: str, enrollments: str, claims_file: str, out: str, fmt: str | None,
-              workers: int, stream: bool) -> None:
+              workers: int, stream: bool, partitions: int | None) -> None:
     """Calculate every claim statelessly and write one row per result line (SPEC §5)."""
     from claims.bulk import calculate_files, collector_paused
     from claims.engine import ValueNotInForce
@@ -40,9 +42,11 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     if fmt == "xlsx" and out == "-":
         raise Refused("XLSX 不能写到标准输出，请用 --out 指定文件")
     if stream:
+        if workers > 1:
+            raise Refused("--stream 逐个分区计算，不能与 --workers 同时使用")
         if fmt != "csv":
             raise Refused("--stream 只输出 CSV；需要 JSON 或 XLSX 时请不用 --stream")
-        _calculate_stream(policy_file, Path(members), Path(enrollments), Path(claims_file), out)
+        _calculate_stream(policy_file, Path(members), Path(enrollments), Path(claims_file), out, partitions)
         return
     render = {"csv": contract_row, "json": json_record, "xlsx": json_record}[fmt]
     try:
@@ -63,7 +67,8 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
                f"补助合计 {total:,.2f} 元" + ("" if out == "-" else f"；已写入 {out}"), err=True)
 
 
-def _calculate_stream(policy_file: str, members: Path, enrollments: Path, claims: Path, out: str) -> None:
+def _calculate_stream(policy_file: str, members: Path, enrollments: Path, claims: Path, out: str,
+                      partitions: int | None) -> None:
     from contextlib import nullcontext
 
     from claims.bulk import collector_paused
@@ -77,7 +82,8 @@ def _calculate_stream(policy_file: str, members: Path, enrollments: Path, claims
     try:
         loaded = read_policy(policy_file)
         with collector_paused():
-            summary = calculate_stream(loaded.policy, members, enrollments, claims, date.today(), opened)
+            summary = calculate_stream(loaded.policy, members, enrollments, claims, date.today(), opened,
+                                       partitions)
     except ProblemsFound as found:
         _fail(found)
     except ValueNotInForce as error:
