@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from operator import attrgetter
 from typing import NamedTuple
 
 from claims.engine.model import Enrollment
 from claims.engine.periods import period_end
 from claims.policy.schema import Policy
-
-_UNKNOWN = object()
 
 
 class Cover(NamedTuple):
@@ -21,43 +20,36 @@ class Cover(NamedTuple):
         return (day - self.continuous_since).days + 1
 
 
-class CoverIndex:
-    """Enrollments chained across consecutive periods when the gap is at most ``renewal_grace_days``.
+_CHAIN_ORDER = attrgetter("member_id", "item", "period")
 
-    A member's chain is followed only when one of their claims asks for it (most enrolled members claim
-    nothing), and each link is worked out once."""
+
+class CoverIndex:
+    """Enrollments chained across consecutive periods when the gap is at most ``renewal_grace_days``:
+    one sorted sweep, so each member's item chain is walked once, period by period."""
 
     def __init__(self, policy: Policy, enrollments: Iterable[Enrollment]):
-        self._policy = policy
-        self._grace = policy.renewal_grace_days
-        self._enrollments = {(e.member_id, e.item, e.period): e for e in enrollments}
-        self._covers: dict[tuple[str, str, int], Cover | None] = {}
-        self._period_ends: dict[int, date] = {}
+        grace = policy.renewal_grace_days
+        period_ends: dict[int, date] = {}
+        covers: dict[tuple[str, str, int], Cover] = {}
+        previous: Cover | None = None
+        for enrollment in sorted(enrollments, key=_CHAIN_ORDER):
+            since = enrollment.start_date
+            if previous is not None:
+                before = previous.enrollment
+                if (before.period == enrollment.period - 1 and before.item == enrollment.item
+                        and before.member_id == enrollment.member_id):
+                    end = period_ends.get(before.period)
+                    if end is None:
+                        end = period_ends[before.period] = period_end(policy, before.period)
+                    if (since - end).days - 1 <= grace:
+                        since = previous.continuous_since
+            previous = Cover(enrollment, since)
+            covers[(enrollment.member_id, enrollment.item, enrollment.period)] = previous
+        self._covers = covers
 
     def cover(self, member_id: str, item: str, period: int, day: date) -> Cover | None:
         """The cover in force on ``day`` (which lies in ``period``), or None."""
-        cover = self._cover((member_id, item, period))
+        cover = self._covers.get((member_id, item, period))
         if cover is None or day < cover.enrollment.start_date:
             return None
         return cover
-
-    def _cover(self, key: tuple[str, str, int]) -> Cover | None:
-        cover = self._covers.get(key, _UNKNOWN)
-        if cover is not _UNKNOWN:
-            return cover
-        enrollment = self._enrollments.get(key)
-        cover = None
-        if enrollment is not None:
-            since = enrollment.start_date
-            previous = self._cover((key[0], key[1], key[2] - 1))
-            if previous is not None and (since - self._period_end(key[2] - 1)).days - 1 <= self._grace:
-                since = previous.continuous_since
-            cover = Cover(enrollment, since)
-        self._covers[key] = cover
-        return cover
-
-    def _period_end(self, label: int) -> date:
-        found = self._period_ends.get(label)
-        if found is None:
-            found = self._period_ends[label] = period_end(self._policy, label)
-        return found
