@@ -30,7 +30,7 @@ def banded_expense(ctx: Context, a: Assessment) -> None:
     deductible, bands = terms["deductible"], terms["bands"]
     before = ZERO
     if terms["per"] == "period":
-        counts = ctx.ledger.periods.get((a.member.member_id, a.period))
+        counts = a.counts
         if counts is not None:
             before = counts.base.get(a.plan.code, ZERO)
     after = before + base
@@ -78,7 +78,7 @@ def per_diem(ctx: Context, a: Assessment) -> None:
     days = max(1, (claim.discharge_date - claim.admission_date).days)
     from_day, rate, limit = terms["from_day"], terms["rate"], terms["limit"]
     payable = max(0, days - (from_day - 1))
-    counts = ctx.ledger.periods.get((a.member.member_id, a.period))
+    counts = a.counts
     used = counts.days.get(a.plan.code, 0) if counts is not None else 0
     paid_days = payable if limit is None else max(0, min(payable, limit - used))
     a.amount = round_fen(paid_days * rate * a.shares)

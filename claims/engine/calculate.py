@@ -125,7 +125,8 @@ def _settle(ctx: Context, item: ItemPlan, a: Assessment) -> ResultLine:
     if a.failed is not None:
         return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, ZERO, a.failed,
                           None if a.steps is None else Explanation(tuple(a.steps)), plan.order)
-    paid, reason, caps = apply_caps(ctx, a, item, ctx.ledger.periods.get((claim.member_id, a.period)))
+    counts = a.counts if a.counts is not None else ctx.ledger.periods.get((claim.member_id, a.period))
+    paid, reason, caps = apply_caps(ctx, a, item, counts)
     count = Count(claim.member_id, a.period, item.code, plan.code, paid, a.base_counted, a.days_counted,
                   plan.lump_scope, plan.ends_cover)
     ctx.ledger.record(count)

@@ -41,7 +41,7 @@ def check(ctx: Context, a: Assessment) -> Decimal | None:
             a.fail(Reason.HOSPITAL_LEVEL, level=claim.hospital_level, minimum=minimum)
             return None
 
-    counts = ctx.ledger.periods.get((member.member_id, a.period))
+    counts = a.counts = ctx.ledger.periods.get((member.member_id, a.period))
     if counts is not None and item.code in counts.cover_ended:
         a.fail(Reason.COVER_ENDED, item_name=item.name, period=a.period)
         return None

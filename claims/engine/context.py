@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from claims.engine.coverage import CoverIndex
-from claims.engine.ledger import Ledger
+from claims.engine.ledger import Ledger, MemberPeriod
 from claims.engine.model import Claim, Member, Step
 from claims.engine.plan import BenefitPlan, Plan
 from claims.engine.reasons import Reason
@@ -40,6 +40,7 @@ class Assessment:
     reason: Reason | None = None  # why the amount is what it is (before caps)
     base_counted: Decimal | None = None  # banded_expense: base added to the period's cumulative base
     days_counted: int | None = None  # per_diem: days added to the period's paid days
+    counts: MemberPeriod | None = None  # the member's ledger entry for the period, once the checks read it
 
     def fail(self, reason: Reason, **values) -> Assessment:
         self.failed = reason
