@@ -20,10 +20,11 @@ def check(ctx: Context, a: Assessment) -> Decimal | None:
         return None
     enrollment = cover.enrollment
     a.shares = enrollment.shares
-    a.steps.append(Step("enrolled", {
-        "item_name": item.name, "period": a.period, "shares": a.shares,
-        "start_date": enrollment.start_date, "continuous_since": cover.continuous_since,
-    }, item.reference))
+    if a.steps is not None:
+        a.steps.append(Step("enrolled", {
+            "item_name": item.name, "period": a.period, "shares": a.shares,
+            "start_date": enrollment.start_date, "continuous_since": cover.continuous_since,
+        }, item.reference))
 
     if plan.gender is not None and member.gender != plan.gender:
         a.fail(Reason.INELIGIBLE_GENDER, required=plan.gender, gender=member.gender)
@@ -42,7 +43,7 @@ def check(ctx: Context, a: Assessment) -> Decimal | None:
             a.fail(Reason.HOSPITAL_LEVEL, level=claim.hospital_level, minimum=minimum, period=a.period)
             return None
 
-    counts = ctx.ledger.periods.get((member.member_id, a.period))
+    counts = a.counts = ctx.ledger.periods.get((member.member_id, a.period))
     if counts is not None and item.code in counts.cover_ended:
         a.fail(Reason.COVER_ENDED, item_name=item.name, period=a.period)
         return None
@@ -61,9 +62,10 @@ def check(ctx: Context, a: Assessment) -> Decimal | None:
                     a.fail(Reason.WAITING_PERIOD, day=day, first=first, last=last,
                            since=cover.continuous_since, event_date=a.event_date)
                     return None
-                a.steps.append(Step("waiting_reduced", {
-                    "day": day, "first": first, "last": last, "since": cover.continuous_since,
-                    "per_share": amount, "shares": a.shares,
-                }, plan.reference, effective))
+                if a.steps is not None:
+                    a.steps.append(Step("waiting_reduced", {
+                        "day": day, "first": first, "last": last, "since": cover.continuous_since,
+                        "per_share": amount, "shares": a.shares,
+                    }, plan.reference, effective))
                 return amount
     return None

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from claims.engine.periods import claim_deadline, period_of, period_start
 from claims.engine.values import value_at
+from claims.money import ZERO
 from claims.policy.patterns import CodeSet
 from claims.policy.schema import BandedExpense, BenefitBase, Item, LumpSum, PerDiem, Policy
 
@@ -17,7 +19,7 @@ class BenefitPlan:
     """One benefit with everything the engine asks of it precomputed."""
 
     __slots__ = ("item", "benefit", "order", "code", "kind", "reference", "event_types", "include", "procedures",
-                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "_terms")
+                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "base_of", "_terms")
 
     def __init__(self, item: Item, item_index: int, benefit: BenefitBase, benefit_index: int):
         self.item, self.benefit, self.order = item, benefit, (item_index, benefit_index)
@@ -33,7 +35,15 @@ class BenefitPlan:
         self.waiting = tuple(benefit.waiting)
         self.lump_scope = benefit.once_per if lump else None
         self.ends_cover = lump and item.ends_cover_on_payout
+        self.base_of = _base_getter(benefit.base) if isinstance(benefit, BandedExpense) else None
         self._terms: dict[date, dict] = {}
+
+    def applies(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> bool:
+        """SPEC §4: an expense or daily benefit applies by event type; a lump sum when a code triggers it
+        (``Plan.triggered``)."""
+        if self.include is None:
+            return event_type in self.event_types
+        return self.code in triggered
 
     def terms(self, start: date) -> dict:
         """Every value of this benefit in force on the period's first day (resolved once per period)."""
@@ -80,6 +90,16 @@ class BenefitPlan:
         return terms
 
 
+def _base_getter(fields: list[str]):
+    """claim → the sum of its ``fields`` (a banded expense's base), started from ZERO as ``sum`` would (so the
+    figure keeps at least two decimals, as in the explanation)."""
+    if len(fields) == 1:
+        get_one = attrgetter(fields[0])
+        return lambda claim: ZERO + get_one(claim)
+    get = attrgetter(*fields)
+    return lambda claim: sum(get(claim), ZERO)
+
+
 class ItemPlan:
     __slots__ = ("item", "code", "units", "_caps")
 
@@ -113,6 +133,18 @@ class Plan:
         self._periods: dict[tuple[int, int], tuple[int, date]] = {}
         self._deadlines: dict[int, date] = {}
         self._scheme_caps: dict[date, Decimal | None] = {}
+        self._units: dict[tuple, list[tuple[ItemPlan, tuple[BenefitPlan, ...]]]] = {}
+
+    def units_for(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> list[tuple[ItemPlan, tuple]]:
+        """The evaluation units, in evaluation order, each with only its benefits that apply to a claim of
+        ``event_type`` whose codes trigger ``triggered`` (SPEC §4); worked out once per such combination."""
+        key = (event_type, *triggered)
+        found = self._units.get(key)
+        if found is None:
+            found = self._units[key] = [
+                (item, applying) for item in self.items for unit in item.units
+                if (applying := tuple(plan for plan in unit if plan.applies(event_type, triggered)))]
+        return found
 
     def period(self, day: date) -> tuple[int, date]:
         """(label, first day) of the period that ``day`` falls in."""

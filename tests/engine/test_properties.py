@@ -148,3 +148,22 @@ def test_cumulative_banded_amount_is_additive(hangzhou, first, second):
     d = Decimal(1000)
     split = (_banded(first, d, rates) - _banded(Decimal(0), d, rates)) + (_banded(first + second, d, rates) - _banded(first, d, rates))
     assert split == _banded(first + second, d, rates)
+
+
+@PROFILE
+@given(data=st.data())
+def test_lines_without_explanations_are_the_same_lines(hangzhou, beijing, data):
+    """``explain=False`` (the contract CSV) changes nothing but the explanation: every line's figures, order
+    and counted ledger entry, and the ledger after, are those of the explained run — and the explanations
+    come back exactly by calculating again with ``explain=True`` on the same inputs."""
+    policy, items, shares = data.draw(st.sampled_from([(hangzhou, ("medical", "critical", "women"), 1),
+                                                       (beijing, ("allowance", "women"), 3)]))
+    members, enrollments, claims = data.draw(scenario(items, shares))
+    explained = calculate(policy, members, enrollments, claims)
+    lazy = calculate(policy, members, enrollments, claims, explain=False)
+    assert all(line.explanation is None for line in lazy.lines)
+    assert [line._replace(explanation=None) for line in lazy.lines] == \
+        [line._replace(explanation=None) for line in explained.lines]
+    assert lazy.ledger.to_json() == explained.ledger.to_json()
+    again = calculate(policy, members, enrollments, claims)
+    assert [line.explanation for line in again.lines] == [line.explanation for line in explained.lines]
