@@ -202,16 +202,14 @@ def _legacy_log(url: str, entries: int, break_at: int | None = None) -> None:
 
 
 def test_an_existing_unkeyed_log_is_checked_and_migrated(db_url, tmp_path):
-    from sqlalchemy import create_engine
 
     url = db_url.replace("claims.db", "legacy.db") if db_url.startswith("sqlite") else db_url
-    if not db_url.startswith("sqlite"):  # the fixture migrated it already: start again from revision 0001
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("drop table audit_head"))
-            connection.execute(text("alter table audit_log drop column key_id"))
-            connection.execute(text("update alembic_version set version_num = '0001'"))
-        engine.dispose()
+    if not db_url.startswith("sqlite"):  # the fixture migrated it already: go back to revision 0001
+        from alembic import command
+
+        from claims.store.database import _alembic_config
+
+        command.downgrade(_alembic_config(url), "0001")
     _legacy_log(url, 5)
     done = _cli(url, "db", "init")
     assert done.returncode == 0, done.stderr
