@@ -103,6 +103,9 @@ def review_import(ctx: click.Context, file: str) -> None:
         done = import_review(session, file, ctx.obj["user"])
     summary = "，".join(f"{DECISION_NAMES[k]} {v} 件" for k, v in sorted(done.decided.items()))
     click.echo(f"批次 {done.batch_id} 的审核结论已导入：{summary}")
+    if done.recalculated:
+        click.echo(f"申请 {'、'.join(done.recalculated)} 因本表中更早的申请被退回或不予补助而重新计算，金额已变，"
+                   "其结论未应用（仍为“已计算”）；请重新导出审核表审核这些申请 [RECALCULATED]")
 
 
 @main.group()

@@ -26,6 +26,7 @@ from claims.problems import Problem, ProblemsFound
 from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
 from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
+from claims.workflow.ledger import end_lines, new_event
 from claims.workflow.users import require
 
 KIND_NAMES = {"members": "会员", "enrollments": "参保", "claims": "申请"}
@@ -200,6 +201,9 @@ def _resubmitter(session: Session, existing: ClaimRow, parsed: Parsed, digest: s
             setattr(existing, name, value)
         existing.state, existing.batch_id, existing.row_sha256, existing.import_id = "received", None, digest, import_id
         existing.decided_by, existing.decision_note = None, ""
+        # the returned version's lines are no longer current (nor live): the new version is calculated afresh
+        end_lines(session, [existing.claim_id], new_event(session, "claim.resubmit", existing.claim_id, user),
+                  superseded=True)
     return resubmit
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -123,6 +123,7 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str) -
 class ReviewImport:
     batch_id: int
     decided: dict[str, int]
+    recalculated: list[str] = field(default_factory=list)  # re-evaluated by a return/refusal of this sheet
 
 
 def import_review(session: Session, path: str | Path, user: str) -> ReviewImport:
@@ -164,10 +165,18 @@ def import_review(session: Session, path: str | Path, user: str) -> ReviewImport
         raise Refusal("REVIEW_REFUSED", f"{path} 未导入，共 {len(problems)} 处问题：\n  " + "\n  ".join(problems))
     versions = json.loads(meta.get("versions") or "{}")
     counts: dict[str, int] = defaultdict(int)
+    before = {row.claim_id: row.version for row in rows}
+    recalculated = []
     for row, decision, note in decisions:
+        now = session.get(ClaimRow, row.claim_id)
+        if now.version != before[row.claim_id] and before[row.claim_id] == versions.get(row.claim_id):
+            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
+            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
+            recalculated.append(row.claim_id)
+            continue
         decide(session, row.claim_id, decision, user, note, expected_version=versions.get(row.claim_id))
         counts[decision] += 1
-    return ReviewImport(batch_id, dict(counts))
+    return ReviewImport(batch_id, dict(counts), recalculated)
 
 
 def _same(found, expected) -> bool:
