@@ -42,6 +42,8 @@ class Snapshot:
     inputs: dict
     ledger_before: dict
     lines: list[StoredLine]
+    # how the stored ledger-before differs from the lines live when the batch was calculated (database only)
+    ledger_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ class RerunReport:
     recomputed_total: Decimal = ZERO
     policy_intact: bool = True
     differences: list[Difference] = field(default_factory=list)
+    ledger_problems: tuple[str, ...] = ()
 
     @property
     def identical(self) -> bool:
-        return self.policy_intact and not self.differences
+        return self.policy_intact and not self.differences and not self.ledger_problems
 
 
 def snapshot_of_batch(session: Session, batch_id: int, user: str) -> Snapshot:
@@ -75,12 +78,15 @@ def snapshot_of_batch(session: Session, batch_id: int, user: str) -> Snapshot:
     batch = get_batch(session, batch_id)
     lines = [StoredLine(r.claim_id, r.item, r.benefit, from_fen(r.amount_fen), r.reason)
              for r in batch_lines(session, batch_id)]
+    from claims.workflow.ledger import ledger_before_problems
+
     return Snapshot(batch.id, batch.policy_name, batch.policy_text, batch.policy_sha256, batch.engine_version,
-                    json.loads(batch.inputs_json), json.loads(batch.ledger_before_json), lines)
+                    json.loads(batch.inputs_json), json.loads(batch.ledger_before_json), lines,
+                    tuple(ledger_before_problems(session, batch)))
 
 
 def rerun(snapshot: Snapshot) -> RerunReport:
-    report = RerunReport(snapshot.batch_id, snapshot.engine_version)
+    report = RerunReport(snapshot.batch_id, snapshot.engine_version, ledger_problems=snapshot.ledger_problems)
     actual_sha = hashlib.sha256(snapshot.policy_text.encode("utf-8")).hexdigest()
     report.policy_intact = actual_sha == snapshot.policy_sha256
     policy = parse_policy(snapshot.policy_text, snapshot.policy_name).policy
@@ -115,9 +121,13 @@ def describe(report: RerunReport) -> list[str]:
         out.append("策略文本与记录的哈希不符：批次保存的策略文本已被改动 [POLICY_HASH_MISMATCH]")
     if report.recorded_engine != ENGINE_VERSION:
         out.append(f"注意：批次由引擎 {report.recorded_engine} 计算，本次用引擎 {ENGINE_VERSION} 重算")
+    for problem in report.ledger_problems:
+        out.append(f"计算时的台账不完整：{problem} [LEDGER_BEFORE_MISMATCH]")
     if report.identical:
         out.append(f"批次 {report.batch_id} 重算结果一致（identical）：{report.claims} 件申请，{report.lines} 行，"
                    f"合计 {report.stored_total:,.2f} 元")
+        return out
+    if not report.differences:
         return out
     out.append(f"批次 {report.batch_id} 重算发现 {len(report.differences)} 处不同：")
     out.append("申请编号      保障项目    保障责任            保存的结果            重算结果              说明")

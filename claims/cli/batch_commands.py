@@ -24,7 +24,7 @@ def batch() -> None:
 @click.pass_context
 def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...],
                  workers: int) -> None:
-    """Calculate the period's received claims against the settled ledger; prints the batch id."""
+    """Calculate the period's received claims after every live line of earlier claims; prints the batch id."""
     from claims.policy import read_policy
     from claims.workflow.batches import create_batch
 
@@ -143,7 +143,8 @@ def claim_correct(ctx: click.Context, claim_id: str, sets: tuple[str, ...], reas
 
     with _work(ctx) as session:
         done = correct(session, claim_id, parse_sets(list(sets)), reason, ctx.obj["user"])
-        click.echo(f"申请 {claim_id} 已更正（更正批次 {done.batch.id}）。")
+        click.echo(f"申请 {claim_id} 的更正已提出（更正批次 {done.batch.id}，待复核）：须由另一位审核员用 "
+                   f"claims correction approve {done.batch.id} 复核通过后才生效。")
         click.echo(adjustment_table(done.adjustments))
 
 

@@ -56,6 +56,10 @@ def lock(session: Session, keys: Iterable[tuple[str, int]]) -> None:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+
+        raw = session.connection().connection.dbapi_connection
+        if not raw.in_transaction:  # take the write lock first, so what follows reads the newest state
+            raw.execute("BEGIN IMMEDIATE")
     for chunk in _chunks(wanted):
         session.execute(insert(LedgerHead).values([{"member_id": m, "period": p, "generation": 0} for m, p in chunk])
                         .on_conflict_do_nothing())

@@ -15,10 +15,19 @@ from claims.store.models import Adjustment, AuditEntry, Batch, ClaimRow, ClaimVe
 from claims.workflow.audit_log import verify
 from claims.workflow.batches import settled_ledger
 from claims.workflow.corrections import approve_correction, correct
+from claims.workflow.errors import Refusal
 from claims.workflow.ledger import check_ledger
 from claims.workflow.payouts import mark_paid
-from claims.workflow.errors import Refusal
-from tests.store.helpers import CLERK, FINANCE, REVIEWER, SCENARIOS, add_users, batch_and_approve, count, import_folder
+from tests.store.helpers import (
+    CLERK,
+    FINANCE,
+    REVIEWER,
+    SCENARIOS,
+    add_users,
+    batch_and_approve,
+    count,
+    import_folder,
+)
 
 FOLDER = SCENARIOS / "hz_bands_caps_stacking"
 
