@@ -29,3 +29,6 @@ def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
     assert len(reader.pages) >= 38
     assert "人民币大写" in reader.pages[0].extract_text()
     assert "输出文件" in done.stdout
+    audited = subprocess.run([sys.executable, "-m", "claims.cli", "--db", f"sqlite:///{out / 'claims.db'}",
+                              "--user", "审计员赵工", "audit", "ledger"], capture_output=True, text=True)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
