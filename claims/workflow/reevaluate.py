@@ -133,9 +133,12 @@ def after_lines_ended(session: Session, ended_claim: ClaimRow, keys: set[tuple[s
     batch.state = "pending" if any(a.kind != "revise" for a in adjustments) else "approved"
     for row in later:
         values = {"version": ClaimRow.version + 1}
+        was, now = (sum(v for k, v in amounts.items() if k[0] == row.claim_id) for amounts in (before, after))
+        note = f"因申请 {ended_claim.claim_id} {why}已重新计算：原 {was / 100:,.2f} 元，现 {now / 100:,.2f} 元"
         if row.claim_id in changed and row.state == "approved" and row.claim_id not in out:
-            values.update(state="calculated", decided_by=None,
-                          decision_note=f"因申请 {ended_claim.claim_id} {why}重新计算，金额已变，请重新审核")
+            values.update(state="calculated", decided_by=None, decision_note=note + "，请重新审核")
+        elif row.claim_id in changed and row.state == "calculated":
+            values.update(decision_note=note)
         session.execute(update(ClaimRow).where(ClaimRow.claim_id == row.claim_id).values(**values)
                         .execution_options(synchronize_session=False))
     bump(session, keys)

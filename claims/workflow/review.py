@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.policy.schema import EVENT_TYPE_NAMES
-from claims.store.models import ClaimRow, MemberRow
+from claims.store.models import ClaimRow, MemberRow, ResultLineRow
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import decide
 from claims.workflow.errors import Refusal
@@ -40,9 +40,14 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
     policy = policy_of(batch).policy
     items = [item.code for item in policy.items]
     lines_by_claim = defaultdict(list)
-    for line in batch_lines(session, batch_id):
+    claims = {c.claim_id: c for c in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch_id))}
+    # each claim's current lines: a claim recalculated after an earlier claim was returned shows its new figures
+    for line in session.scalars(select(ResultLineRow).where(
+            ResultLineRow.claim_id.in_(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)),
+            ResultLineRow.current.is_(True)).order_by(ResultLineRow.batch_id, ResultLineRow.position)):
         lines_by_claim[line.claim_id].append(line)
-    claims = {c.claim_id: c for c in session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(list(lines_by_claim))))}
+    if not claims and batch_lines(session, batch_id):
+        raise Refusal("REVIEW_NOT_REGULAR", f"批次 {batch_id} 是更正或重算批次，请用 claims correction approve/reject 复核")
     members = {m.member_id: m for m in session.scalars(
         select(MemberRow).where(MemberRow.member_id.in_({c.member_id for c in claims.values()})))}
     header = ["申请编号", "会员编号", "姓名", "单位", "类别", "入院日期", "出院日期", "诊断编码"] + \
@@ -56,6 +61,8 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
             if line.item:
                 per_item[line.item] += from_fen(line.amount_fen)
         reasons = "；".join(f"{line.benefit or '整件'}：{Reason(line.reason).text}" for line in lines if line.reason)
+        if claim.state == "calculated" and claim.decision_note:
+            reasons = "；".join(part for part in (claim.decision_note, reasons) if part)
         cells = [claim_id, claim.member_id, member.name, member.unit, EVENT_TYPE_NAMES[claim.event_type],
                  claim.admission_date.isoformat(), claim.discharge_date.isoformat(), claim.diagnoses,
                  *(per_item[code] for code in items), sum(per_item.values(), Decimal("0.00")), reasons]

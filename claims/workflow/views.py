@@ -61,6 +61,13 @@ def claim_explanation(session: Session, user: str, claim_id: str) -> str:
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))
     out = [f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}"]
+    pending = session.scalar(select(Batch.id).where(Batch.kind == "correction", Batch.state == "pending",
+                                                    Batch.id.in_(select(ResultLineRow.batch_id).where(
+                                                        ResultLineRow.claim_id == claim_id))).limit(1))
+    if pending:
+        out.append(f"注意：有一项更正待复核（更正批次 {pending}），复核通过前以下金额不变。")
+    if claim.state == "calculated" and claim.decision_note:
+        out.append(claim.decision_note)
     if not lines:
         out.append("尚未计算。")
     for line in lines:

@@ -240,6 +240,9 @@ def test_case5_a_correction_after_payment_is_a_top_up_exported_like_a_batch(stor
         written = export_bank(s, correction, tmp_path / "topup.csv", FINANCE, quiet)
     assert (written.count, written.total) == (1, Decimal("1000.00"))
     with store.session() as s:
+        listed = export_payouts(s, correction, tmp_path / "topup.xlsx", FINANCE, False, quiet)
+    assert (listed.count, listed.total) == (1, Decimal("1000.00"))
+    with store.session() as s:
         assert mark_paid(s, correction, FINANCE) == (1, Decimal("1000.00"))
     _clean(store)
 
@@ -278,9 +281,11 @@ print("done", flush=True)
 """
 
 
-def test_case3_a_return_during_a_batch_waits_for_it_and_re_evaluates(store, db_url):
+@pytest.mark.parametrize("decision", ["approve", "return"])
+def test_case3_a_decision_during_a_batch_waits_for_it(store, db_url, decision):
     """Two real processes: one calculates 2025-0002 (after 2025-0001's live lines) and is slow; the other
-    returns 2025-0001 meanwhile. The return waits for the batch, then re-evaluates 2025-0002."""
+    approves or returns 2025-0001 meanwhile. The decision waits for the batch's lock; an approval leaves
+    2025-0002 as calculated after 2025-0001, a return re-evaluates it as if 2025-0001 had never been."""
     add_users(store)
     _import(store)
     _batch(store, ["2025-0001"])
@@ -288,13 +293,85 @@ def test_case3_a_return_during_a_batch_waits_for_it_and_re_evaluates(store, db_u
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert slow.stdout.readline().strip() == "calculating"
     started = time.monotonic()
-    _decide(store, "2025-0001", "return")
+    _decide(store, "2025-0001", decision)
     waited = time.monotonic() - started
     assert slow.wait(60) == 0, slow.stderr.read()
     assert waited > 1.0  # it waited for the batch's lock
     _clean(store)
+    wanted = ["2025-0002"] if decision == "return" else ["2025-0001", "2025-0002"]
     with store.session() as s:
-        lone = inputs_for(s, list(s.execute(select(*ClaimRow.__table__.c).where(ClaimRow.claim_id == "2025-0002"))))
-        fresh = calculate(policy().policy, lone.members, lone.enrollments, lone.claims)
+        rows = list(s.execute(select(*ClaimRow.__table__.c).where(ClaimRow.claim_id.in_(wanted))))
+        both = inputs_for(s, rows)
+        fresh = calculate(policy().policy, both.members, both.enrollments, both.claims)
     live = {(i, b): a for c, i, b, a, _ in _live(store, "HZ1001") if c == "2025-0002"}
-    assert live == {(line.item, line.benefit): to_fen(line.amount) for line in fresh.lines}
+    assert live == {(line.item, line.benefit): to_fen(line.amount) for line in fresh.lines
+                    if line.claim_id == "2025-0002"}
+
+
+def test_an_approval_against_a_ledger_that_moved_is_refused(store):
+    from claims.store.models import LedgerHead
+
+    add_users(store)
+    _import(store)
+    _batch(store, ["2025-0001"])
+    with store.session() as s:  # the member-period's ledger moved on without this claim being re-checked
+        s.get(LedgerHead, ("HZ1001", 2025)).generation += 1
+    with store.session() as s, pytest.raises(Refusal) as refused:
+        decide(s, "2025-0001", "approve", REVIEWER)
+    assert refused.value.code == "LEDGER_STALE" and "重新" in refused.value.message
+
+
+def test_the_review_sheet_shows_a_recalculated_claim_and_refuses_the_old_sheet(store, tmp_path):
+    from openpyxl import load_workbook
+
+    from claims.workflow.review import export_review, import_review
+
+    add_users(store)
+    _import(store)
+    _batch(store, ["2025-0001"])
+    second = _batch(store, ["2025-0002"])
+    old = tmp_path / "old.xlsx"
+    with store.session() as s:
+        export_review(s, second, old, REVIEWER)
+    _decide(store, "2025-0001", "return")
+    new = tmp_path / "new.xlsx"
+    with store.session() as s:
+        export_review(s, second, new, REVIEWER)
+    row = [c.value for c in load_workbook(new)["审核表"][4]]
+    assert any("已重新计算" in str(v) for v in row if v)
+    book = load_workbook(old)
+    book["审核表"].cell(4, len(row) - 1).value = "通过"
+    book.save(old)
+    with store.session() as s, pytest.raises(Refusal) as refused:
+        import_review(s, old, REVIEWER)
+    assert refused.value.code == "REVIEW_OTHER_BATCH"
+
+
+TAKE_ALL = """
+import sys
+from claims.store.database import Store
+from claims.policy import read_policy
+from claims.workflow.batches import create_batch
+from claims.workflow.errors import Refusal
+store = Store(sys.argv[1])
+try:
+    with store.session() as s:
+        print(create_batch(s, read_policy(sys.argv[2]), 2025, sys.argv[3]).id, flush=True)
+except Refusal as refusal:
+    print(refusal.code, flush=True)
+"""
+
+
+def test_two_batch_creates_at_once_never_share_a_claim(store, db_url):
+    add_users(store)
+    _import(store)
+    runs = [subprocess.Popen([sys.executable, "-c", TAKE_ALL, db_url, str(ROOT / "policies" / "hangzhou.yaml"), CLERK],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    said = sorted(run.communicate(timeout=120)[0].strip() for run in runs)
+    assert all(run.returncode == 0 for run in runs), said
+    with store.session() as s:
+        batches = {b for b in s.scalars(select(ClaimRow.batch_id))}
+        per_claim = s.execute(select(ResultLineRow.claim_id, ResultLineRow.batch_id).distinct()).all()
+    assert len(batches) == 1 and len({c for c, _ in per_claim}) == len(per_claim)
+    assert said[1] in ("BATCH_CONFLICT", "BATCH_EMPTY") and said[0].isdigit()
+    _clean(store)
