@@ -25,7 +25,7 @@ from claims.workflow.ledger import check_ledger, live_ledger
 from claims.workflow.payouts import mark_paid
 from exports.commands import export_bank, export_payouts
 from tests.conftest import ROOT
-from tests.store.helpers import CLERK, FINANCE, REVIEWER, add_users, policy
+from tests.store.helpers import AUDITOR, CLERK, FINANCE, REVIEWER, add_users, policy
 
 SMALL = ROOT / "tests" / "fixtures" / "small"
 
@@ -86,7 +86,7 @@ def test_case1_two_open_batches_never_spend_one_cap_twice(store):
             assert rerun(snapshot_of_batch(s, batch_id, REVIEWER)).identical
 
 
-def test_case1_audit_rerun_and_the_checker_find_a_batch_calculated_without_an_open_batch(store):
+def test_case1_audit_rerun_and_the_checker_find_a_batch_calculated_without_an_open_batch(store, db_url):
     add_users(store)
     _import(store)
     _batch(store, ["2025-0001"])
@@ -100,6 +100,13 @@ def test_case1_audit_rerun_and_the_checker_find_a_batch_calculated_without_an_op
         report = rerun(snapshot_of_batch(s, second, REVIEWER))
         assert not report.identical and report.ledger_problems
         assert any(v.code == "LEDGER_BEFORE_MISMATCH" for v in check_ledger(s))
+    audited = subprocess.run([sys.executable, "-m", "claims.cli", "--db", db_url, "--user", AUDITOR, "audit", "ledger",
+                              "--period", "2025"], capture_output=True, text=True)
+    assert audited.returncode == 1 and "[LEDGER_BEFORE_MISMATCH]" in audited.stdout and "Traceback" not in audited.stderr
+    assert "会员 HZ1001 2025 年度计算时的台账与当时有效的结果行不符" in audited.stdout
+    rerun_cli = subprocess.run([sys.executable, "-m", "claims.cli", "--db", db_url, "--user", AUDITOR, "audit", "rerun",
+                                str(second)], capture_output=True, text=True)
+    assert rerun_cli.returncode == 1 and "identical" not in rerun_cli.stdout
 
 
 def test_case2_a_returned_claim_resubmitted_counts_once(store):
