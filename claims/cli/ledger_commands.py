@@ -87,3 +87,15 @@ def correction_recovered(ctx: click.Context, recovery_id: int, note: str) -> Non
         done = record_recovered(session, recovery_id, ctx.obj["user"], note)
         amount = (done.before_fen - done.after_fen) / 100
     click.echo(f"追回 {recovery_id}（申请 {done.claim_id}）{amount:,.2f} 元已登记为已追回。")
+
+
+@main.command("exports")
+@click.option("--batch", "batch_id", type=int, help="只列出该批次的导出。")
+@click.pass_context
+def exports_list(ctx: click.Context, batch_id: int | None) -> None:
+    """列出导出记录：发放表、银行文件、追回清单——类型、批次、文件、sha256、笔数、金额、是否重新导出、操作人、时间。
+    角色：任何角色（只读）。退出码 0。"""
+    from claims.workflow.views import export_table
+
+    with _work(ctx) as session:
+        click.echo(export_table(session, ctx.obj["user"], batch_id))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from claims.engine import Ledger
@@ -102,7 +102,7 @@ def stale_lines(session: Session, claim_id: str) -> bool:
 
 
 def _key_in(chunk):
-    return or_(*(and_(LedgerHead.member_id == m, LedgerHead.period == p) for m, p in chunk))
+    return tuple_(LedgerHead.member_id, LedgerHead.period).in_([tuple(key) for key in chunk])
 
 
 def keys_of_claims(session: Session, claim_ids: list[str]) -> set[tuple[str, int]]:
@@ -221,6 +221,7 @@ def check_ledger(session: Session, period: int | None = None) -> list[Violation]
     from claims.engine.periods import period_start
     from claims.engine.plan import Plan
     from claims.workflow.batches import policy_of
+    from claims.workflow.decisions import STATE_NAMES
 
     found: list[Violation] = []
     base = select(ResultLineRow, ClaimRow.state).join(ClaimRow, ClaimRow.claim_id == ResultLineRow.claim_id)
@@ -232,7 +233,7 @@ def check_ledger(session: Session, period: int | None = None) -> list[Violation]
         is_live = line.live_from is not None and line.live_until is None
         should = line.current and state in LIVE
         if is_live and not should:
-            found.append(Violation("LEDGER_DEAD_LINE", f"申请 {line.claim_id}（状态 {state}）的结果行 {line.id} "
+            found.append(Violation("LEDGER_DEAD_LINE", f"申请 {line.claim_id}（{STATE_NAMES.get(state, state)}）的结果行 {line.id} "
                                                        f"（批次 {line.batch_id}）已不应计入台账，却仍计入"))
         elif should and not is_live:
             found.append(Violation("LEDGER_LINE_MISSING", f"申请 {line.claim_id} 的当前结果行 {line.id}"
@@ -252,6 +253,7 @@ def check_ledger(session: Session, period: int | None = None) -> list[Violation]
                                         EnrollmentRow.shares).where(EnrollmentRow.member_id.in_(chunk))):
             shares[(e.member_id, e.period)][e.item] = e.shares
     lifetime: dict[tuple[str, str], list[str]] = defaultdict(list)
+    names: dict[str, str] = {}
     for (member_id, label), lines in sorted(live.items()):
         newest = max(line.batch_id for line in lines)
         if newest not in policies:
@@ -282,6 +284,7 @@ def check_ledger(session: Session, period: int | None = None) -> list[Violation]
                 found.append(Violation("LEDGER_ITEM_CAP", f"{who}“{item.name}”有效结果合计 {_yuan(item_paid[code])} 元，"
                                                           f"超过上限 {_yuan(cap_fen)} 元（每份上限 × {held} 份）"))
             for benefit in item.benefits:
+                names[benefit.code] = benefit.name
                 limit = getattr(benefit, "max_days_per_period", None)
                 if limit is not None and days.get(benefit.code, 0) > limit.at(start):
                     found.append(Violation("LEDGER_DAYS_MAX", f"{who}“{benefit.name}”计入 {days[benefit.code]} 天，"
@@ -295,7 +298,7 @@ def check_ledger(session: Session, period: int | None = None) -> list[Violation]
                                                         f"{_yuan(int(scheme_cap * 100))} 元"))
     for (member_id, benefit), claim_ids in sorted(lifetime.items()):
         if len(claim_ids) > 1:
-            found.append(Violation("LEDGER_LUMP_TWICE", f"会员 {member_id} 的终身一次性给付“{benefit}”在申请 "
+            found.append(Violation("LEDGER_LUMP_TWICE", f"会员 {member_id} 的终身一次性给付“{names.get(benefit, benefit)}”在申请 "
                                                         f"{'、'.join(claim_ids)} 中各给付一次"))
     found += _check_ledgers_before(session, period)
     return found

@@ -111,3 +111,21 @@ def adjustment_table(adjustments: list[Adjustment]) -> str:
                    f"{_yuan(diff):>12}  {KINDS[a.kind]}")
     out.append(f"合计：补发 {_yuan(top_up)} 元，追回 {_yuan(recovery)} 元")
     return "\n".join(out)
+
+
+EXPORT_KINDS = {"payouts": "发放表", "bank": "银行文件", "recoveries": "追回清单"}
+
+
+def export_table(session: Session, user: str, batch_id: int | None) -> str:
+    from claims.store.models import ExportRecord
+
+    require(session, user, "read")
+    query = select(ExportRecord).order_by(ExportRecord.id)
+    if batch_id is not None:
+        query = query.where(ExportRecord.batch_id == batch_id)
+    rows = ["记录  类型      批次  笔数      金额（元）  重新导出  操作人      时间（UTC）        文件 / sha256"]
+    for e in session.scalars(query):
+        rows.append(f"{e.id:<5} {EXPORT_KINDS.get(e.kind, e.kind):<8} {e.batch_id:<5} {e.count:>4} {_yuan(e.total_fen):>15}  "
+                    f"{'是' if e.reexport else '否':<8} {e.created_by:<10} {e.created_at:%Y-%m-%d %H:%M:%S}  "
+                    f"{e.file_name} {e.file_sha256}")
+    return "\n".join(rows) if len(rows) > 1 else "还没有导出记录。"

@@ -65,6 +65,8 @@ def test_walkthrough_from_an_empty_folder(tmp_path):
     again = run(tmp_path, "export", "bank", batch_id, "-o", tmp_path / "bank2.csv", user="张会计")
     assert "0 笔，控制总额 0.00 元" in again.stdout  # nothing is paid twice (only the claim lacking an account)
     run(tmp_path, "batch", "mark-paid", batch_id, user="张会计")
+    listed = run(tmp_path, "exports", "--batch", batch_id, user="赵审计").stdout
+    assert listed.count("银行文件") == 2 and "bank.csv" in listed
 
     corrected = run(tmp_path, "claim", "correct", "2025-0003", "--set", "self_pay_in_scope=7000.00",
                     "--set", "total_cost=53500.00", "--reason", "医院退回多收费用", user="小王")
