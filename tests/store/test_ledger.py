@@ -52,6 +52,17 @@ def _decide(store, claim_id, decision="approve", note="") -> None:
         decide(s, claim_id, decision, REVIEWER, note or "缺发票")
 
 
+def _approved_batch(store) -> int:
+    """The small fixture imported, one batch of all its claims, every claim approved."""
+    add_users(store)
+    _import(store)
+    batch_id = _batch(store)
+    with store.session() as s:
+        for claim_id in s.scalars(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)):
+            decide(s, claim_id, "approve", REVIEWER)
+    return batch_id
+
+
 def _live(store, member_id):
     """(claim, item, benefit, amount fen, batch) of the member's live lines."""
     with store.session() as s:
@@ -188,12 +199,7 @@ def test_case4_two_open_batches_pay_what_one_calculation_pays(store, tmp_path):
 
 
 def test_case5_a_claim_is_paid_once_and_exports_follow_corrections(store, tmp_path):
-    add_users(store)
-    _import(store)
-    batch_id = _batch(store)
-    with store.session() as s:
-        for claim_id in s.scalars(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)):
-            decide(s, claim_id, "approve", REVIEWER)
+    batch_id = _approved_batch(store)
     with store.session() as s:  # corrected before anything went out: the batch's files pay the new amount
         done = correct(s, "2025-0003", {"self_pay_in_scope": "7000.00", "total_cost": "53500.00"}, "医院退费", CLERK)
         correction = done.batch.id
@@ -226,12 +232,7 @@ def test_case5_a_claim_is_paid_once_and_exports_follow_corrections(store, tmp_pa
 
 
 def test_case5_a_correction_after_payment_is_a_top_up_exported_like_a_batch(store, tmp_path):
-    add_users(store)
-    _import(store)
-    batch_id = _batch(store)
-    with store.session() as s:
-        for claim_id in s.scalars(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)):
-            decide(s, claim_id, "approve", REVIEWER)
+    batch_id = _approved_batch(store)
     with store.session() as s:
         mark_paid(s, batch_id, FINANCE)
     with store.session() as s:  # 9,000 → 11,000 in scope: (11,000 − 1,000) × 50% = 5,000, was 4,000 → top up 1,000
@@ -255,16 +256,11 @@ def test_case5_a_correction_after_payment_is_a_top_up_exported_like_a_batch(stor
 
 
 def test_maker_checker_the_corrector_cannot_approve_their_own_correction(store):
-    add_users(store)
     from claims.workflow.users import add_user
 
+    _approved_batch(store)
     with store.session() as s:
         add_user(s, CLERK, CLERK, "reviewer")  # a clerk who also reviews
-    _import(store)
-    batch_id = _batch(store)
-    with store.session() as s:
-        for claim_id in s.scalars(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)):
-            decide(s, claim_id, "approve", REVIEWER)
     with store.session() as s:
         correction = correct(s, "2025-0003", {"hospital_level": "3"}, "等级录错", CLERK).batch.id
     with store.session() as s, pytest.raises(Refusal) as refused:
