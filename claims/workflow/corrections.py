@@ -33,7 +33,16 @@ from claims.store.models import (
 from claims.store.records import claim_fields, claim_record
 from claims.store.snapshot import claim_json, inputs_from
 from claims.workflow import audit_log
-from claims.workflow.batches import SETTLED, _store, get_batch, inputs_for, policy_of, render_lines
+from claims.workflow.batches import (
+    SETTLED,
+    _store,
+    check_enrollments_against,
+    get_batch,
+    inputs_for,
+    policy_of,
+    record_of,
+    render_lines,
+)
 from claims.workflow.errors import Refusal
 from claims.workflow.ledger import (
     LIVE,
@@ -102,7 +111,8 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
                                            "请先确认到账并标记已支付，再更正（差额将作为补发或追回处理）")
     last_batch = session.scalar(select(ResultLineRow.batch_id).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).limit(1))
-    loaded = policy_of(session.get(Batch, last_batch))
+    original = session.get(Batch, last_batch)
+    loaded = policy_of(original)  # the version the claim was calculated with, never a newer one
     policy = loaded.policy
     new_record = _validated(session, claim, sets, today)
     old_fields = claim_fields(claim)
@@ -117,17 +127,19 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
     before_amounts = current_amounts(session, affected_ids)
     ledger = live_ledger(session, exclude=affected_ids, members={claim.member_id})
     inputs = inputs_for(session, affected)
+    check_enrollments_against(policy, inputs)
     lines = render_lines(policy, inputs, ledger, {row.claim_id: row.version for row in affected})
     event = new_event(session, "correction.propose", claim_id, user)
     batch = _store(session, "correction", loaded, min(periods), user, f"更正 {claim_id}（{reason}）", inputs, ledger,
-                   lines, len(affected_ids), note=reason, event=event, live=False)
+                   lines, len(affected_ids), note=reason, version_id=original.policy_version_id, event=event, live=False)
     batch.state = "pending"
     adjustments = differences(batch.id, before_amounts, amounts_of(lines), money_out(session, affected_ids))
     session.add_all(adjustments)
     session.flush()
     audit_log.append(session, user, "claim.correct", "claim", claim_id,
                      {"changed": {k: [old_fields[k], v] for k, v in claim_fields(new_record).items() if old_fields[k] != v},
-                      "correction_batch": batch.id, "re_evaluated": affected_ids, "state": "pending",
+                      "correction_batch": batch.id, "record": record_of(batch, lines), "re_evaluated": affected_ids,
+                      "state": "pending",
                       "adjustments": [[a.claim_id, a.item, a.benefit, a.before_fen, a.after_fen, a.kind]
                                       for a in adjustments]},
                      reason)

@@ -1,13 +1,13 @@
 """the period ledger: live lines, ledger events and heads, export records, adjustment states
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0003, 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0002'
-down_revision = '0001'
+down_revision = ('0003', '0006')  # also joins the two heads main had (0003 and 0006) into one
 branch_labels = None
 depends_on = None
 
