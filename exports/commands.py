@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from claims.workflow import audit_log
 from claims.workflow.errors import Refusal
-from claims.workflow.payouts import Balances, PayoutClaim, payout_data
+from claims.workflow.payouts import Balances, PayoutClaim, payout_data, record_export, reexport_path
 from exports.bank import write_bank_file
 from exports.fonts import choose_font
 from exports.letters import write_letters
@@ -33,28 +33,37 @@ class Written:
     left_out: list[PayoutClaim] = field(default_factory=list)
 
 
-def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_unit: bool, say: Say) -> Written:
-    data = payout_data(session, batch_id, user)
+def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_unit: bool, say: Say,
+                   reexport: bool = False) -> Written:
+    data = payout_data(session, batch_id, user, kind="payouts", reexport=reexport)
     if not data.claims:
-        raise Refusal("NOTHING_APPROVED", f"批次 {batch_id} 没有已通过的申请，无可导出的发放表")
+        raise Refusal("NOTHING_APPROVED", f"批次 {batch_id} 没有已通过、未支付且尚未导出的申请，无可导出的发放表"
+                                          "（重新导出已导出的内容请加 --reexport）")
+    out = reexport_path(out) if reexport else out
     progress = Progress(len(data.claims), "写入发放表")
     figures = write_payouts(data, out, by_unit, step=progress.step)
     progress.close()
-    audit_log.append(session, user, "export.payouts", "batch", batch_id,
-                     {"file": out.name, "claims": figures["claims"], "total": str(figures["total"])})
-    say(f"发放表已写入 {out}：{figures['claims']} 件申请，{figures['members']} 人，合计 {figures['total']:,.2f} 元")
+    record = record_export(session, "payouts", data, out, user, reexport, data.claims, figures["claims"], figures["total"])
+    say(f"{'【重新导出，勿重复支付】' if reexport else ''}发放表已写入 {out}：{figures['claims']} 件申请，"
+        f"{figures['members']} 人，合计 {figures['total']:,.2f} 元")
+    say(f"  导出记录 {record.id}：文件 sha256 {record.file_sha256}")
     if figures["without_account"]:
         say(f"其中 {figures['without_account']} 件（{figures['without_account_total']:,.2f} 元）缺银行账号，"
             "列在“待补银行账号”表中，未列入银行文件")
     return Written([out], figures["claims"], figures["total"])
 
 
-def export_bank(session: Session, batch_id: int, out: Path, user: str, say: Say) -> Written:
-    data = payout_data(session, batch_id, user)
+def export_bank(session: Session, batch_id: int, out: Path, user: str, say: Say, reexport: bool = False) -> Written:
+    data = payout_data(session, batch_id, user, kind="bank", reexport=reexport)
+    if not any(c.total > 0 for c in data.claims):
+        raise Refusal("NOTHING_TO_PAY", f"批次 {batch_id} 没有已通过、未支付且尚未列入银行文件的金额，未写银行文件"
+                                        "；重新导出已导出的内容请加 --reexport")
+    out = reexport_path(out) if reexport else out
     rows, total, without = write_bank_file(data, out)
-    audit_log.append(session, user, "export.bank", "batch", batch_id,
-                     {"file": out.name, "rows": rows, "total": str(total), "left_out": [c.claim.claim_id for c in without]})
-    say(f"银行文件已写入 {out}：{rows} 笔，控制总额 {total:,.2f} 元")
+    paid = [c for c in data.claims if c.total > 0 and c.has_account]
+    record = record_export(session, "bank", data, out, user, reexport, paid, rows, total)
+    say(f"{'【重新导出，勿重复支付】' if reexport else ''}银行文件已写入 {out}：{rows} 笔，控制总额 {total:,.2f} 元")
+    say(f"  导出记录 {record.id}：文件 sha256 {record.file_sha256}")
     for claim in without:
         say(f"  未列入（缺银行账号）：申请 {claim.claim.claim_id} {claim.member.name}（{claim.member.unit}）"
             f" {claim.total:,.2f} 元")

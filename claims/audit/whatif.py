@@ -1,5 +1,5 @@
 """What-if: recalculate a period's claims under a draft policy and under the current one, from the same
-inputs and the same ledger of other settled claims, and report the cost side by side — per item, per
+inputs and the same ledger of the other live claims, and report the cost side by side — per item, per
 unit, in total — with the contribution income per item and the members whose amounts change.
 Nothing stored is changed: the simulation only reads."""
 

@@ -9,6 +9,7 @@ from claims.cli import (  # noqa: F401  (imported for their commands)
     calculate_commands,
     export_commands,
     import_commands,
+    ledger_commands,
     policy_commands,
     policy_version_commands,
 )

@@ -27,7 +27,7 @@ def batch_create(ctx: click.Context, policy_file: str | None, period: int, name:
                  workers: int) -> None:
     """计算一个互助期全部“已受理”的申请（经办员）；输出批次号。
 
-    Calculate the period's received claims against the settled ledger with the approved policy version in
+    Calculate the period's received claims after every live line of earlier claims, with the approved policy version in
     force for the period (or --policy FILE), after checking every enrollment used against that policy.
     Exit 0 done, 1 refused (no approved version, an enrollment the policy forbids, a role), 2 invalid input."""
     from claims.policy import read_policy
@@ -111,6 +111,9 @@ def review_import(ctx: click.Context, file: str) -> None:
         done = import_review(session, file, ctx.obj["user"])
     summary = "，".join(f"{DECISION_NAMES[k]} {v} 件" for k, v in sorted(done.decided.items()))
     click.echo(f"批次 {done.batch_id} 的审核结论已导入：{summary}")
+    if done.recalculated:
+        click.echo(f"申请 {'、'.join(done.recalculated)} 因本表中更早的申请被退回或不予补助而重新计算，金额已变，"
+                   "其结论未应用（仍为“已计算”）；请重新导出审核表审核这些申请 [RECALCULATED]")
 
 
 @main.group()
@@ -148,7 +151,8 @@ def claim_correct(ctx: click.Context, claim_id: str, sets: tuple[str, ...], reas
 
     with _work(ctx) as session:
         done = correct(session, claim_id, parse_sets(list(sets)), reason, ctx.obj["user"])
-        click.echo(f"申请 {claim_id} 已更正（更正批次 {done.batch.id}）。")
+        click.echo(f"申请 {claim_id} 的更正已提出（更正批次 {done.batch.id}，待复核）：须由另一位审核员用 "
+                   f"claims correction approve {done.batch.id} 复核通过后才生效。")
         click.echo(adjustment_table(done.adjustments))
 
 

@@ -20,25 +20,28 @@ def export_group() -> None:
 @click.argument("batch_id", type=int)
 @click.option("-o", "--out", required=True, type=click.Path(), help="发放表 XLSX 文件。")
 @click.option("--by-unit", is_flag=True, help="另外为每个单位生成一张工作表。")
+@click.option("--reexport", is_flag=True, help="重新导出：包括已导出过的申请；文件名和导出记录标明“重新导出”。")
 @click.pass_context
-def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit: bool) -> None:
+def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit: bool, reexport: bool) -> None:
     """The payout workbook: summary with control totals, one row per approved claim, claims lacking an account."""
     from exports.commands import export_payouts
 
     with _work(ctx) as session:
-        export_payouts(session, batch_id, Path(out), ctx.obj["user"], by_unit, click.echo)
+        export_payouts(session, batch_id, Path(out), ctx.obj["user"], by_unit, click.echo, reexport)
 
 
 @export_group.command("bank")
 @click.argument("batch_id", type=int)
 @click.option("-o", "--out", required=True, type=click.Path(), help="银行批量转账 CSV 文件。")
+@click.option("--reexport", is_flag=True, help="重新导出：包括已列入银行文件但未标记已支付的申请（绝不含已支付的）；"
+                                               "文件名和导出记录标明“重新导出”。")
 @click.pass_context
-def export_bank_command(ctx: click.Context, batch_id: int, out: str) -> None:
+def export_bank_command(ctx: click.Context, batch_id: int, out: str, reexport: bool) -> None:
     """The bank transfer file (account, name, amount, memo); prints the count and control total."""
     from exports.commands import export_bank
 
     with _work(ctx) as session:
-        export_bank(session, batch_id, Path(out), ctx.obj["user"], click.echo)
+        export_bank(session, batch_id, Path(out), ctx.obj["user"], click.echo, reexport)
 
 
 @export_group.command("letters")
@@ -59,3 +62,16 @@ def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by
     except FontError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
+
+
+@export_group.command("recoveries")
+@click.argument("batch_id", type=int, required=False)
+@click.option("-o", "--out", required=True, type=click.Path(), help="追回清单 XLSX 文件。")
+@click.pass_context
+def export_recoveries_command(ctx: click.Context, batch_id: int | None, out: str) -> None:
+    """追回清单：更正或重算后多付、尚未追回的金额（不给批次号则列出全部）。角色：财务。退出码 0 完成，1 拒绝。"""
+    from claims.workflow.recoveries import export_recoveries
+
+    with _work(ctx) as session:
+        count, total = export_recoveries(session, batch_id, Path(out), ctx.obj["user"])
+    click.echo(f"追回清单已写入 {out}：{count} 笔，合计 {total:,.2f} 元；追回后用 claims correction recovered 登记")

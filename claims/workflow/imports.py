@@ -27,6 +27,7 @@ from claims.problems import Problem, ProblemsFound
 from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
 from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
+from claims.workflow.ledger import end_lines, new_event
 from claims.workflow.policy_versions import check_named_file, loaded_of, version_in_force
 from claims.workflow.users import require
 
@@ -225,6 +226,9 @@ def _resubmitter(session: Session, existing: ClaimRow, parsed: Parsed, digest: s
             setattr(existing, name, value)
         existing.state, existing.batch_id, existing.row_sha256, existing.import_id = "received", None, digest, import_id
         existing.decided_by, existing.decision_note = None, ""
+        # the returned version's lines are no longer current (nor live): the new version is calculated afresh
+        end_lines(session, [existing.claim_id], new_event(session, "claim.resubmit", existing.claim_id, user),
+                  superseded=True)
     return resubmit
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.policy.schema import EVENT_TYPE_NAMES
-from claims.store.models import ClaimRow, MemberRow
+from claims.store.models import ClaimRow, MemberRow, ResultLineRow
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import decide
 from claims.workflow.errors import Refusal
@@ -40,9 +40,14 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
     policy = policy_of(batch).policy
     items = [item.code for item in policy.items]
     lines_by_claim = defaultdict(list)
-    for line in batch_lines(session, batch_id):
+    claims = {c.claim_id: c for c in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch_id))}
+    # each claim's current lines: a claim recalculated after an earlier claim was returned shows its new figures
+    for line in session.scalars(select(ResultLineRow).where(
+            ResultLineRow.claim_id.in_(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)),
+            ResultLineRow.current.is_(True)).order_by(ResultLineRow.batch_id, ResultLineRow.position)):
         lines_by_claim[line.claim_id].append(line)
-    claims = {c.claim_id: c for c in session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(list(lines_by_claim))))}
+    if not claims and batch_lines(session, batch_id):
+        raise Refusal("REVIEW_NOT_REGULAR", f"批次 {batch_id} 是更正或重算批次，请用 claims correction approve/reject 复核")
     members = {m.member_id: m for m in session.scalars(
         select(MemberRow).where(MemberRow.member_id.in_({c.member_id for c in claims.values()})))}
     header = ["申请编号", "会员编号", "姓名", "单位", "类别", "入院日期", "出院日期", "诊断编码"] + \
@@ -56,6 +61,8 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
             if line.item:
                 per_item[line.item] += from_fen(line.amount_fen)
         reasons = "；".join(f"{line.benefit or '整件'}：{Reason(line.reason).text}" for line in lines if line.reason)
+        if claim.state == "calculated" and claim.decision_note:
+            reasons = "；".join(part for part in (claim.decision_note, reasons) if part)
         cells = [claim_id, claim.member_id, member.name, member.unit, EVENT_TYPE_NAMES[claim.event_type],
                  claim.admission_date.isoformat(), claim.discharge_date.isoformat(), claim.diagnoses,
                  *(per_item[code] for code in items), sum(per_item.values(), Decimal("0.00")), reasons]
@@ -123,6 +130,7 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str) -
 class ReviewImport:
     batch_id: int
     decided: dict[str, int]
+    recalculated: list[str] = field(default_factory=list)  # re-evaluated by a return/refusal of this sheet
 
 
 def import_review(session: Session, path: str | Path, user: str) -> ReviewImport:
@@ -164,10 +172,18 @@ def import_review(session: Session, path: str | Path, user: str) -> ReviewImport
         raise Refusal("REVIEW_REFUSED", f"{path} 未导入，共 {len(problems)} 处问题：\n  " + "\n  ".join(problems))
     versions = json.loads(meta.get("versions") or "{}")
     counts: dict[str, int] = defaultdict(int)
+    before = {row.claim_id: row.version for row in rows}
+    recalculated = []
     for row, decision, note in decisions:
+        now = session.get(ClaimRow, row.claim_id)
+        if now.version != before[row.claim_id] and before[row.claim_id] == versions.get(row.claim_id):
+            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
+            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
+            recalculated.append(row.claim_id)
+            continue
         decide(session, row.claim_id, decision, user, note, expected_version=versions.get(row.claim_id))
         counts[decision] += 1
-    return ReviewImport(batch_id, dict(counts))
+    return ReviewImport(batch_id, dict(counts), recalculated)
 
 
 def _same(found, expected) -> bool:

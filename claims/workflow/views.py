@@ -28,8 +28,8 @@ def batch_table(session: Session, user: str, period: int | None) -> str:
         query = query.where(Batch.period == period)
     rows = ["批次  互助期  类型    状态    申请数  结果行  合计（元）      策略版本  名称"]
     for b in session.scalars(query):
-        rows.append(f"{b.id:<5} {b.period:<7} {'更正' if b.kind == 'correction' else '常规':<6} "
-                    f"{'已支付' if b.state == 'paid' else '已计算':<6} {b.claim_count:>6} {b.line_count:>7} "
+        rows.append(f"{b.id:<5} {b.period:<7} {BATCH_KINDS.get(b.kind, b.kind):<6} "
+                    f"{BATCH_STATES.get(b.state, b.state):<6} {b.claim_count:>6} {b.line_count:>7} "
                     f"{_yuan(b.total_fen):>15}  {b.policy_version_id or '文件':<8}  {b.name}")
     return "\n".join(rows) if len(rows) > 1 else "还没有批次。"
 
@@ -62,6 +62,13 @@ def claim_explanation(session: Session, user: str, claim_id: str) -> str:
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))
     out = [f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}"]
+    pending = session.scalar(select(Batch.id).where(Batch.kind == "correction", Batch.state == "pending",
+                                                    Batch.id.in_(select(ResultLineRow.batch_id).where(
+                                                        ResultLineRow.claim_id == claim_id))).limit(1))
+    if pending:
+        out.append(f"注意：有一项更正待复核（更正批次 {pending}），复核通过前以下金额不变。")
+    if claim.state == "calculated" and claim.decision_note:
+        out.append(claim.decision_note)
     if not lines:
         out.append("尚未计算。")
     for line in lines:
@@ -73,6 +80,23 @@ def claim_explanation(session: Session, user: str, claim_id: str) -> str:
     return "\n".join(out)
 
 
+KINDS = {"top_up": "补发", "recovery": "追回", "revise": "按新金额发放"}
+BATCH_KINDS = {"regular": "常规", "correction": "更正", "recalc": "重算"}
+BATCH_STATES = {"calculated": "已计算", "paid": "已支付", "pending": "待复核", "approved": "已复核", "rejected": "已驳回"}
+
+
+def correction_table(session: Session, user: str) -> str:
+    require(session, user, "read")
+    rows = ["批次  类型  状态    补发（元）    追回（元）  提出人      复核人      名称"]
+    for b in session.scalars(select(Batch).where(Batch.kind != "regular").order_by(Batch.id)):
+        found = list(session.scalars(select(Adjustment).where(Adjustment.batch_id == b.id)))
+        up = sum(a.after_fen - a.before_fen for a in found if a.kind == "top_up")
+        down = sum(a.before_fen - a.after_fen for a in found if a.kind == "recovery")
+        rows.append(f"{b.id:<5} {BATCH_KINDS[b.kind]:<4} {BATCH_STATES.get(b.state, b.state):<6} {_yuan(up):>12} "
+                    f"{_yuan(down):>12}  {b.created_by:<10} {b.reviewed_by or '—':<10} {b.name}")
+    return "\n".join(rows) if len(rows) > 1 else "还没有更正或重算批次。"
+
+
 def adjustment_table(adjustments: list[Adjustment]) -> str:
     if not adjustments:
         return "重新计算后金额没有变化，无需补发或追回。"
@@ -80,9 +104,29 @@ def adjustment_table(adjustments: list[Adjustment]) -> str:
     top_up = recovery = 0
     for a in adjustments:
         diff = a.after_fen - a.before_fen
-        top_up += max(diff, 0)
-        recovery += max(-diff, 0)
+        if a.kind == "top_up":
+            top_up += diff
+        elif a.kind == "recovery":
+            recovery -= diff
         out.append(f"{a.claim_id:<13} {a.item:<11} {a.benefit:<18} {_yuan(a.before_fen):>12} {_yuan(a.after_fen):>12} "
-                   f"{_yuan(diff):>12}  {'补发' if a.kind == 'top_up' else '追回'}")
+                   f"{_yuan(diff):>12}  {KINDS[a.kind]}")
     out.append(f"合计：补发 {_yuan(top_up)} 元，追回 {_yuan(recovery)} 元")
     return "\n".join(out)
+
+
+EXPORT_KINDS = {"payouts": "发放表", "bank": "银行文件", "recoveries": "追回清单"}
+
+
+def export_table(session: Session, user: str, batch_id: int | None) -> str:
+    from claims.store.models import ExportRecord
+
+    require(session, user, "read")
+    query = select(ExportRecord).order_by(ExportRecord.id)
+    if batch_id is not None:
+        query = query.where(ExportRecord.batch_id == batch_id)
+    rows = ["记录  类型      批次  笔数      金额（元）  重新导出  操作人      时间（UTC）        文件 / sha256"]
+    for e in session.scalars(query):
+        rows.append(f"{e.id:<5} {EXPORT_KINDS.get(e.kind, e.kind):<8} {e.batch_id:<5} {e.count:>4} {_yuan(e.total_fen):>15}  "
+                    f"{'是' if e.reexport else '否':<8} {e.created_by:<10} {e.created_at:%Y-%m-%d %H:%M:%S}  "
+                    f"{e.file_name} {e.file_sha256}")
+    return "\n".join(rows) if len(rows) > 1 else "还没有导出记录。"
