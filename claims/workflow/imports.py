@@ -60,12 +60,17 @@ def import_file(session: Session, kind: str, path: str | Path, user: str, policy
                 today: date | None = None) -> ImportResult:
     """Validate the whole file, then write all of it or nothing. Problems are returned, not raised."""
     require(session, user, "import")
-    result = ImportResult(kind, str(path))
     try:
         table = parse_table(read_table(path), kind, today or date.today())
     except ProblemsFound as found:
-        result.problems = found.problems
-        return result
+        return ImportResult(kind, str(path), problems=found.problems)
+    return import_parsed(session, kind, path, table, user, policy)
+
+
+def import_parsed(session: Session, kind: str, path: str | Path, table: ParsedTable, user: str,
+                  policy: Policy | None = None, record_kind: str | None = None) -> ImportResult:
+    """Import rows already read and validated (``import_file``, or a settlement list through its mapping)."""
+    result = ImportResult(kind, str(path))
     result.table, result.rows = table, len(table.raw_rows)
     problems = list(table.problems)
     if not problems:
@@ -79,7 +84,7 @@ def import_file(session: Session, kind: str, path: str | Path, user: str, policy
     if not plan:
         return result  # every row already stored as it is: nothing to write, not even an import record
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    record = ImportRecord(kind=kind, file_name=Path(path).name, file_sha256=digest, rows=result.rows,
+    record = ImportRecord(kind=record_kind or kind, file_name=Path(path).name, file_sha256=digest, rows=result.rows,
                           added=result.added, unchanged=result.unchanged, resubmitted=result.resubmitted,
                           imported_by=user, imported_at=audit_log.now())
     session.add(record)
@@ -88,7 +93,7 @@ def import_file(session: Session, kind: str, path: str | Path, user: str, policy
     for action in plan:
         action(record.id)
     session.flush()
-    audit_log.append(session, user, f"import.{kind}", "import", record.id,
+    audit_log.append(session, user, f"import.{record_kind or kind}", "import", record.id,
                      {"file": record.file_name, "sha256": digest, "rows": result.rows, "added": result.added,
                       "unchanged": result.unchanged, "resubmitted": result.resubmitted})
     return result
