@@ -21,7 +21,7 @@ from claims.money import fmt
 from claims.problems import Problem, ProblemsFound
 from claims.workflow.bank import Selection, Transfer
 from claims.workflow.errors import Refusal
-from exports.safety import atomic_output, csv_text, safe_cells
+from exports.safety import atomic_output, csv_text, text_cell
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "mappings" / "bank"
 VALUES = ("account", "name", "amount", "memo", "bank_name", "member_id", "unit", "phone", "seq", "claims")
@@ -155,8 +155,13 @@ def _xlsx(template: Template, header: list[str], rows: list[list[str]], out: Pat
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(template.sheet)
-    sheet.append(safe_cells(sheet, header))
+    sheet.append(_texts(sheet, header))
     for row in rows:
-        sheet.append(safe_cells(sheet, row))  # accounts and amounts as text: nothing for Excel to round
+        sheet.append(_texts(sheet, row))  # accounts and amounts as text: nothing for Excel to round
     with atomic_output(out, suffix=".xlsx") as temporary:
         book.save(temporary)
+
+
+def _texts(sheet, values) -> list:
+    """A row whose strings are stored as text, never as a formula (the shared exports.safety rule)."""
+    return [text_cell(sheet, value) for value in values]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from claims.money import from_fen
 from claims.store.models import MemberRow
 from claims.workflow.bank import Reconciled, outstanding_failures
-from exports.safety import atomic_output, safe_cells
+from exports.safety import atomic_output, text_cell
 
 MONEY = "#,##0.00"
 
@@ -28,7 +28,7 @@ def write_reconciliation(session: Session, done: Reconciled, out: Path) -> None:
             ["成功", len(done.succeeded), done.total(done.succeeded)],
             ["失败（待重新发放）", len(done.failed), done.total(done.failed)]]
     for row in rows:
-        summary.append(safe_cells(summary, row) if row[0] == "项目" else row)
+        summary.append(_texts(summary, row) if row[0] == "项目" else row)
     summary["A6"] = "发出 = 成功 + 失败，到分核对一致。"
     for cell in summary[1]:
         cell.font = Font(bold=True)
@@ -42,7 +42,7 @@ def write_reconciliation(session: Session, done: Reconciled, out: Path) -> None:
     ok = book.create_sheet("成功")
     ok.append(header[:9])
     for t in done.succeeded:
-        ok.append(safe_cells(ok, [t.member_id, t.name, "", t.account, t.bank_name, from_fen(t.amount_fen),
+        ok.append(_texts(ok, [t.member_id, t.name, "", t.account, t.bank_name, from_fen(t.amount_fen),
                                   "、".join(json.loads(t.claim_ids)), f"第 {t.file_no} 号", ""]))
     waiting = book.create_sheet("待重新发放")
     waiting.append(header)
@@ -52,7 +52,7 @@ def write_reconciliation(session: Session, done: Reconciled, out: Path) -> None:
     for t in failed:
         member = members.get(t.member_id)
         current = "".join((member.bank_account if member else "").split())
-        waiting.append(safe_cells(waiting, [t.member_id, t.name, member.unit if member else "", t.account, t.bank_name,
+        waiting.append(_texts(waiting, [t.member_id, t.name, member.unit if member else "", t.account, t.bank_name,
                                             from_fen(t.amount_fen), "、".join(json.loads(t.claim_ids)),
                                             f"第 {t.file_no} 号", t.reason, current,
                                             "是（下个银行文件发放）" if current and current != t.account else "否（请更正账号）"]))
@@ -66,3 +66,8 @@ def write_reconciliation(session: Session, done: Reconciled, out: Path) -> None:
             sheet.column_dimensions[letter].width = width
     with atomic_output(out, suffix=".xlsx") as temporary:
         book.save(temporary)
+
+
+def _texts(sheet, values) -> list:
+    """A row whose strings are stored as text, never as a formula (the shared exports.safety rule)."""
+    return [text_cell(sheet, value) for value in values]

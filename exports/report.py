@@ -7,7 +7,7 @@ from pathlib import Path
 
 from claims.workflow.decisions import STATE_NAMES
 from claims.workflow.report import Figures, Report
-from exports.safety import atomic_output, safe_cells
+from exports.safety import atomic_output, text_cell
 
 MONEY, RATIO = "#,##0.00", "0.00%"
 HEADER = ["", "参保人数", "份数", "互助金收入（元）", "申请件数", "补助人次", "补助支出（元）", "补助率", "人均补助（元）"]
@@ -26,22 +26,22 @@ def write_report(report: Report, out: Path) -> Decimal:
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
-    summary.append(safe_cells(summary, [f"{report.period} 年度职工医疗互助保障情况（{report.policy.policy.scheme.name}）"]))
-    summary.append(safe_cells(summary, HEADER))
-    summary.append(safe_cells(summary, _row("合计", report.total)))
+    summary.append(_texts(summary, [f"{report.period} 年度职工医疗互助保障情况（{report.policy.policy.scheme.name}）"]))
+    summary.append(_texts(summary, HEADER))
+    summary.append(_texts(summary, _row("合计", report.total)))
     summary.append([])
-    summary.append(safe_cells(summary, ["已通过未支付（元）", report.approved_unpaid]))
-    summary.append(safe_cells(summary, ["待追回（元）", report.recoveries]))
-    summary.append(safe_cells(summary, ["申请状态", "，".join(f"{STATE_NAMES.get(s, s)} {n} 件"
+    summary.append(_texts(summary, ["已通过未支付（元）", report.approved_unpaid]))
+    summary.append(_texts(summary, ["待追回（元）", report.recoveries]))
+    summary.append(_texts(summary, ["申请状态", "，".join(f"{STATE_NAMES.get(s, s)} {n} 件"
                                                             for s, n in sorted(report.states.items()))]))
-    summary.append(safe_cells(summary, ["说明", "补助率 = 补助支出 ÷ 互助金收入；补助支出为已支付（到账）的补助；"
+    summary.append(_texts(summary, ["说明", "补助率 = 补助支出 ÷ 互助金收入；补助支出为已支付（到账）的补助；"
                                         "人均补助 = 补助支出 ÷ 补助人次"]))
     sheets = []
     for title, groups in (("按项目", report.items), ("按单位", report.units)):
         sheet = book.create_sheet(title)
-        sheet.append(safe_cells(sheet, [title[1:]] + HEADER[1:]))
+        sheet.append(_texts(sheet, [title[1:]] + HEADER[1:]))
         for label, figures in groups.items():
-            sheet.append(safe_cells(sheet, _row(label, figures)))
+            sheet.append(_texts(sheet, _row(label, figures)))
         rows = len(groups)
         chart = BarChart()
         chart.type, chart.title, chart.y_axis.title = "col", f"{title}：互助金收入与补助支出", "元"
@@ -52,12 +52,12 @@ def write_report(report: Report, out: Path) -> Decimal:
         sheet.add_chart(chart, f"A{rows + 4}")
         sheets.append(sheet)
     check = book.create_sheet("批次核对")
-    check.append(safe_cells(check, ["批次", "名称", "状态", "本期已支付补助（元）"]))
+    check.append(_texts(check, ["批次", "名称", "状态", "本期已支付补助（元）"]))
     for batch_id, name, state, paid in report.batches:
-        check.append(safe_cells(check, [batch_id, name, state, paid]))
+        check.append(_texts(check, [batch_id, name, state, paid]))
     by_batch = sum((b[3] for b in report.batches), Decimal("0.00"))
-    check.append(safe_cells(check, ["合计", "", "", by_batch]))
-    check.append(safe_cells(check, ["与汇总的补助支出核对", "", "", "一致" if by_batch == report.total.paid else "不一致"]))
+    check.append(_texts(check, ["合计", "", "", by_batch]))
+    check.append(_texts(check, ["与汇总的补助支出核对", "", "", "一致" if by_batch == report.total.paid else "不一致"]))
     for sheet in (summary, *sheets, check):
         for row in sheet.iter_rows():
             for cell in row:
@@ -72,3 +72,8 @@ def write_report(report: Report, out: Path) -> Decimal:
     with atomic_output(out, suffix=".xlsx") as temporary:
         book.save(temporary)
     return by_batch
+
+
+def _texts(sheet, values) -> list:
+    """A row whose strings are stored as text, never as a formula (the shared exports.safety rule)."""
+    return [text_cell(sheet, value) for value in values]

@@ -231,6 +231,11 @@ def reconcile(session: Session, batch_id: int, result_file: str | Path, user: st
         done.claims_paid = session.execute(
             update(ClaimRow).where(ClaimRow.claim_id.in_(paid_ids), ClaimRow.state == "approved")
             .values(state="paid", version=ClaimRow.version + 1).execution_options(synchronize_session=False)).rowcount
+    nothing_to_pay = _approved_with_nothing_to_pay(session, batch_id)
+    if nothing_to_pay:  # 0.00 claims need no transfer: settled with the first answer of the bank
+        done.claims_paid += session.execute(
+            update(ClaimRow).where(ClaimRow.claim_id.in_(nothing_to_pay), ClaimRow.state == "approved")
+            .values(state="paid", version=ClaimRow.version + 1).execution_options(synchronize_session=False)).rowcount
     open_claims = session.scalar(select(func.count()).select_from(ClaimRow).where(
         ClaimRow.batch_id == batch_id, ClaimRow.state.in_(("calculated", "approved"))))
     if open_claims == 0 and batch.state != "paid":
@@ -243,6 +248,16 @@ def reconcile(session: Session, batch_id: int, result_file: str | Path, user: st
                       "failed": [[t.member_id, t.account, t.amount_fen, t.reason] for t in done.failed],
                       "claims_paid": done.claims_paid})
     return done
+
+
+def _approved_with_nothing_to_pay(session: Session, batch_id: int) -> list[str]:
+    from claims.store.models import ResultLineRow
+
+    totals = session.execute(
+        select(ClaimRow.claim_id, func.coalesce(func.sum(ResultLineRow.amount_fen), 0))
+        .outerjoin(ResultLineRow, (ResultLineRow.claim_id == ClaimRow.claim_id) & ResultLineRow.current.is_(True))
+        .where(ClaimRow.batch_id == batch_id, ClaimRow.state == "approved").group_by(ClaimRow.claim_id))
+    return [claim_id for claim_id, fen in totals if fen == 0]
 
 
 def outstanding_failures(session: Session, batch_id: int) -> list[BankTransfer]:

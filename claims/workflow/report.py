@@ -62,7 +62,7 @@ def period_report(session: Session, period: int, user: str, loaded: LoadedPolicy
     report = Report(period, loaded)
     names = {item.code: item.name for item in policy.items}
     start = period_start(policy, period)
-    units = dict(session.execute(select(MemberRow.member_id, MemberRow.unit)))
+    units = {member_id: unit for member_id, unit in session.execute(select(MemberRow.member_id, MemberRow.unit))}
     for row in session.execute(select(EnrollmentRow.member_id, EnrollmentRow.item, EnrollmentRow.shares)
                                .where(EnrollmentRow.period == period)):
         item = policy.item(row.item)
