@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from claims.problems import ProblemsFound
-from claims.store.models import AuditEntry, Batch, BankTransfer, ClaimRow, MemberRow
+from claims.store.models import AuditEntry, BankTransfer, Batch, ClaimRow, MemberRow
 from claims.workflow.bank import reconcile
 from claims.workflow.errors import Refusal
 from claims.workflow.imports import import_file
@@ -143,6 +143,7 @@ def test_failures_wait_then_go_into_the_next_bank_file_once_the_account_is_corre
         second = export_bank(s, approved, tmp_path / "bank2.csv", FINANCE, quiet)
     resent = bank_csv(tmp_path / "bank2.csv")
     assert sorted(r[0] for r in resent[1:]) == ["6216610000000000063", "6228480000000000012"]
+    assert second.total == sum(Decimal(r[2]) for r in resent[1:])
     assert Decimal(next(r[2] for r in resent if r[0] == "6228480000000000012")) == Decimal(failing[2])
     with store.session() as s:
         done = reconcile(s, approved, result_file(tmp_path / "result2.csv", resent, {}), FINANCE)
