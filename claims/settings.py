@@ -52,8 +52,22 @@ class AutoApproveRule:
     file: str
 
     def describe(self) -> str:
-        return (f"补助合计大于 0 且不超过 {self.max_amount:,.2f} 元、无提示（{'、'.join(self.flags)}、姓名不符）"
+        return (f"补助合计大于 0 且不超过 {self.max_amount:,.2f} 元、无提示（{'、'.join(flag_name(f) for f in self.flags)}、"
+                "结算姓名不符）"
                 + ("" if self.allow_corrected else "、未经更正或退回重报"))
+
+
+FLAG_NAMES = {"LATE_SUBMISSION": "逾期申请", "DUPLICATE_INVOICE": "发票重复", "CAPPED": "封顶削减",
+              "CAP_REACHED": "已达封顶", "WAITING_REDUCED": "等待期减付", "NOT_ENROLLED": "未参保",
+              "HOSPITAL_LEVEL": "医院等级不符", "BELOW_DEDUCTIBLE": "未超起付线", "INELIGIBLE_GENDER": "性别不符",
+              "INELIGIBLE_AGE": "年龄不符", "COVER_ENDED": "保障已终止", "ALREADY_PAID": "已给付过",
+              "WAITING_PERIOD": "等待期内", "NOT_CHOSEN": "未选中", "ZERO_AMOUNT": "金额为零", "SHORT_STAY": "住院天数不足",
+              "DAYS_EXHAUSTED": "天数已用完"}
+
+
+def flag_name(code: str) -> str:
+    """A reason's short Chinese name for reviewers (the code stays in the settings file)."""
+    return FLAG_NAMES.get(code, code)
 
 
 def auto_approve_rule(given: str | Path | None = None) -> AutoApproveRule:
@@ -67,8 +81,8 @@ def auto_approve_rule(given: str | Path | None = None) -> AutoApproveRule:
         raise ProblemsFound([Problem("SETTINGS_BAD_AMOUNT", "auto_approve.max_amount 应为不小于 0、到分的金额",
                                      where, None, "auto_approve.max_amount")])
     flags = section.get("flags", list(DEFAULT_FLAGS))
-    if not isinstance(flags, list):
-        raise ProblemsFound([Problem("SETTINGS_BAD_FLAGS", "auto_approve.flags 应为原因代码列表", where, None,
+    if not isinstance(flags, list) or any(str(f) not in FLAG_NAMES for f in flags):
+        raise ProblemsFound([Problem("SETTINGS_BAD_FLAGS", f"auto_approve.flags 应为原因代码列表，可用：{'、'.join(FLAG_NAMES)}", where, None,
                                      "auto_approve.flags")])
     return AutoApproveRule(amount.quantize(Decimal("0.01")), tuple(str(f) for f in flags),
                            bool(section.get("allow_corrected", False)), where)

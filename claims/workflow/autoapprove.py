@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.money import ZERO, from_fen
-from claims.settings import AutoApproveRule
+from claims.settings import AutoApproveRule, flag_name
 from claims.store.models import ClaimRow, ClaimVersion, ImportRecord, ResultLineRow, SettlementRow
 from claims.workflow import audit_log
 from claims.workflow.batches import get_batch
@@ -62,7 +62,7 @@ def auto_approve(session: Session, batch_id: int, user: str, rule: AutoApproveRu
         elif amount > rule.max_amount:
             done.waiting[f"超过 {rule.max_amount:,.2f} 元"].append(claim.claim_id)
         elif flagged.get(claim.claim_id):
-            done.waiting["有提示（" + "、".join(sorted(flagged[claim.claim_id])) + "）"].append(claim.claim_id)
+            done.waiting["有提示（" + "、".join(flag_name(f) for f in sorted(flagged[claim.claim_id])) + "）"].append(claim.claim_id)
         elif claim.claim_id in mismatched:
             done.waiting["结算清单姓名与会员不符"].append(claim.claim_id)
         elif claim.claim_id in versioned and not rule.allow_corrected:

@@ -98,3 +98,13 @@ def test_a_missing_column_and_a_bad_mapping_are_reported_once(tmp_path):
     bad.write_text("fields:\n  claim_id: setl_id\n  total_kost: medfee_sumamt\n", encoding="utf-8")
     done = calculate(folder, "--settlements", listed, "--mapping", bad)
     assert done.exit_code == 2 and "[MAPPING_UNKNOWN_FIELD]" in done.stderr and "[MAPPING_MISSING_FIELD]" in done.stderr
+
+
+def test_the_sample_settlement_list_gives_the_lines_of_the_sample_claims(tmp_path):
+    small = ROOT / "tests" / "fixtures" / "small"
+    args = ["calculate", "--policy", str(POLICIES / "hangzhou.yaml"), "--members", str(small / "members.csv"),
+            "--enrollments", str(small / "enrollments.csv")]
+    from_claims = CliRunner().invoke(main, [*args, "--claims", str(small / "claims.csv")])
+    from_list = CliRunner().invoke(main, [*args, "--settlements", str(small / "settlements.csv")])
+    assert from_list.exit_code == 0 and from_list.stdout == from_claims.stdout
+    assert "14 行结算记录" in from_list.stderr and "跳过 非会员 1 行，医疗类别不在补助范围 1 行" in from_list.stderr
