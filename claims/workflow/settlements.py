@@ -138,12 +138,12 @@ def recover_paid(session: Session, claim: ClaimRow, user: str, row: int, file: s
                                                              ResultLineRow.current.is_(True))))
     source = get_batch(session, lines[0].batch_id if lines else claim.batch_id)
     loaded = policy_of(source)
-    from claims.workflow.batches import inputs_for, settled_ledger
+    from claims.workflow.batches import Inputs, settled_ledger
 
-    inputs = inputs_for(session, [claim])
+    # nothing is calculated: the batch holds no claim and no line, so re-running it gives nothing again
     ledger = settled_ledger(session, exclude=[claim.claim_id])
     batch: Batch = _store(session, "correction", loaded, source.period, user, f"冲销 {claim.claim_id}（医保结算已冲销）",
-                          inputs, ledger, [], 1, note="医保部门冲销了已支付的结算")
+                          Inputs({}, [], []), ledger, [], 0, note=f"医保部门冲销了已支付的结算 {claim.claim_id}")
     per_key: dict[tuple, int] = defaultdict(int)
     for line in lines:
         per_key[(line.member_id, line.period, line.item, line.benefit)] += line.amount_fen

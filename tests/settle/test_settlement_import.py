@@ -124,3 +124,74 @@ def test_a_reversal_after_payout_becomes_a_recovery(store, tmp_path):
         assert paid == Decimal("3500") + Decimal("13700") + Decimal("13000") - Decimal("3500")
     again, _ = load(store, tmp_path / "next.csv")
     assert again.recovered == [] and again.unchanged_reversals == 1
+
+
+def test_the_reversal_batch_re_runs_identically_and_an_xlsx_list_with_date_time_cells_reads(store, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    from claims.audit.rerun import rerun, snapshot_of_batch
+    from claims.store.models import Batch
+    from tests.store.helpers import AUDITOR
+
+    setup(store)
+    rows = settlement_rows(FOLDER)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(rows[0]))
+    for row in rows:
+        cells = dict(row)
+        for key in ("begndate", "enddate", "setl_time"):
+            cells[key] = datetime.fromisoformat(row[key])  # real date-time cells, as the bureau's XLSX has them
+        sheet.append(list(cells.values()))
+    book.save(tmp_path / "list.xlsx")
+    done, _ = load(store, tmp_path / "list.xlsx")
+    assert done.result.added == 4
+    with store.session() as s:
+        batch_id = create_batch(s, policy("hangzhou"), 2025, CLERK).id
+    with store.session() as s:
+        from claims.workflow.decisions import decide
+        for claim_id in ("A1", "A2", "A3", "A4"):
+            decide(s, claim_id, "approve", REVIEWER)
+    with store.session() as s:
+        mark_paid(s, batch_id, FINANCE)
+    load(store, write(tmp_path / "next.csv", [dict(rows[2], refd_setl_flag="1")]))
+    with store.session() as s:
+        reversal = s.scalars(select(Batch).where(Batch.kind == "correction")).one()
+        assert reversal.claim_count == 0 and reversal.total_fen == 0
+        for batch in (batch_id, reversal.id):
+            assert rerun(snapshot_of_batch(s, batch, AUDITOR)).identical
+
+
+def test_auto_approve_leaves_flagged_mismatched_and_corrected_claims_waiting(store, tmp_path):
+    from claims.settings import auto_approve_rule
+    from claims.workflow.autoapprove import auto_approve
+    from claims.workflow.errors import Refusal
+
+    setup(store)
+    rows = settlement_rows(FOLDER)
+    rows[1]["psn_name"] = "王莉"  # A2: the list's name differs from the member list
+    load(store, write(tmp_path / "list.csv", rows))
+    with store.session() as s:
+        batch_id = create_batch(s, policy("hangzhou"), 2025, CLERK).id
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("auto_approve:\n  max_amount: 50000.00\n  flags: [CAPPED, CAP_REACHED]\n", encoding="utf-8")
+    rule = auto_approve_rule(settings)
+    with store.session() as s:
+        try:
+            auto_approve(s, batch_id, CLERK, rule)
+        except Refusal as refusal:
+            assert refusal.code == "ROLE_REFUSED"
+    with store.session() as s:
+        done = auto_approve(s, batch_id, REVIEWER, rule)
+    # A1 4,000.00 qualifies; A2 name differs; A3 44,000.00 has its medical subsidy CAPPED (scenario); A4 pays 0
+    assert done.approved == ["A1"] and done.total == Decimal("4000.00")
+    waiting = {claim for claims in done.waiting.values() for claim in claims}
+    assert waiting == {"A2", "A3", "A4"}
+    assert any("结算清单姓名" in why and claims == ["A2"] for why, claims in done.waiting.items())
+    with store.session() as s:
+        a1 = s.get(ClaimRow, "A1")
+        assert (a1.state, a1.decided_by) == ("approved", REVIEWER) and "自动审核通过" in a1.decision_note
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "batch.auto_approve")).one()
+        assert entry.user_name == REVIEWER and '"approved": ["A1"]' in entry.details_json
