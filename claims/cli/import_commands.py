@@ -70,7 +70,11 @@ def _import_settlements(ctx: click.Context, file: str, mapping_file: str | None,
     if done.problems:
         for problem in done.problems:
             click.echo(str(problem), err=True)
-        if errors_out and done.result.table is not None:
+        if errors_out and done.translated is not None:
+            from types import SimpleNamespace
+
+            # the settlement rows as the bureau sent them, each with its messages
+            done.result.table = SimpleNamespace(header=done.translated.header, raw_rows=done.translated.source_rows)
             write_errors_workbook(done.result, errors_out)
             click.echo(f"错误说明已写入 {errors_out}", err=True)
         click.echo(f"{file}：共 {len(done.problems)} 个问题，未导入任何一行。", err=True)

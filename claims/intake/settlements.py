@@ -177,6 +177,7 @@ class Translated:
     skipped: list[Skipped] = field(default_factory=list)
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
+    source_rows: list[tuple[int, list[Any]]] = field(default_factory=list)  # the rows as submitted
 
     def skipped_count(self, reason: str) -> int:
         return sum(1 for s in self.skipped if s.reason == reason)
@@ -191,7 +192,7 @@ def translate(table: Table, mapping: Mapping, member_by_certno: dict[str, str]) 
     """The settlement rows as claim rows (header: the claim field names), located at the settlement file."""
     positions = {normalize_header(h): i for i, h in enumerate(table.header)}
     header_text = {normalize_header(h): h for h in table.header}
-    done = Translated(table.file, mapping, table.header, Table(table.file, [], []))
+    done = Translated(table.file, mapping, table.header, Table(table.file, [], []), source_rows=table.rows)
     for name, source in mapping.fields.items():
         missing = [c for c in source.columns if normalize_header(c) not in positions]
         if missing and not source.optional:

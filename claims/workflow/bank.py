@@ -76,8 +76,9 @@ def bank_selection(session: Session, batch_id: int, user: str) -> Selection:
     selection = Selection(data)
     latest = latest_transfers(session, batch_id)
     per_member: dict[str, list[PayoutClaim]] = defaultdict(list)
+    regular = data.batch.kind == "regular"  # a correction batch's selection is already its unpaid top-ups
     for claim in data.claims:
-        if claim.claim.state != "approved" or claim.total <= 0:
+        if (regular and claim.claim.state != "approved") or claim.total <= 0:
             continue
         sent = latest.get(claim.claim.claim_id)
         if sent is not None and sent.status in ("sent", "succeeded"):

@@ -88,3 +88,16 @@ def test_settlements_to_money_in_the_account_and_back(tmp_path):
     assert line[:2] == ["13800000000", "【杭州市总工会】王丽同志，您的职工医疗互助补助 62,100.00 元已发放至尾号 8224 的账户。"]
     report = run(tmp_path, "report", "2025", "-o", "report.xlsx", user="张会计")
     assert "补助支出 62,100.00 元" in report.stdout and "一致" in report.stdout
+
+
+def test_a_settlement_list_with_problems_imports_nothing_and_writes_its_own_rows_with_messages(tmp_path):
+    run(tmp_path, "db", "init")
+    run(tmp_path, "users", "add", "小王", "--role", "clerk")
+    run(tmp_path, "import", "members", FOLDER / "members.csv", user="小王")
+    rows = settlement_rows(FOLDER)
+    rows[1]["psn_selfpay"] = "八千"
+    listed = write(tmp_path / "结算清单.csv", rows)
+    done = run(tmp_path, "import", "settlements", listed, "--errors-out", "错误.xlsx", user="小王", code=2)
+    assert f"{listed}:3:psn_selfpay: [INPUT_BAD_MONEY]" in done.stderr and "未导入任何一行" in done.stderr
+    sheet = list(load_workbook(tmp_path / "错误.xlsx").active.iter_rows(values_only=True))
+    assert sheet[0][0] == "setl_id" and sheet[2][0] == "A2" and "psn_selfpay" in sheet[2][-1]
