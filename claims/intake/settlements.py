@@ -239,6 +239,9 @@ def translate(table: Table, mapping: Mapping, member_by_certno: dict[str, str]) 
     seen: dict[str, int] = {}
     for number, cells in table.rows:
         done.rows += 1
+        lost = _number_cell(done, number, cells, cell, header_text)
+        if lost:
+            continue
         setl_id = _text(value_of(number, cells, "claim_id"))
         certno = _text(value_of(number, cells, "certno")).upper()
         flag = _text(value_of(number, cells, "reversal"))
@@ -280,6 +283,23 @@ def translate(table: Table, mapping: Mapping, member_by_certno: dict[str, str]) 
         index = out_fields.index("claim_id")
         done.claims.rows = [(n, c) for n, c in done.claims.rows if _text(c[index]) not in reversed_ids]
     return done
+
+
+def _number_cell(done: Translated, number: int, cells: list[Any], cell, header_text: dict[str, str]) -> bool:
+    """An ID number typed into Excel as a number has lost its last digits (Excel keeps 15): refuse it, rather
+    than skip the row as a non-member; a long settlement id likewise."""
+    found = False
+    for name, what, limit in (("certno", "证件号码", 0), ("claim_id", "结算 ID", 16)):
+        source = done.mapping.fields.get(name)
+        if source is None or source.kind != "column":
+            continue
+        value = cell(cells, source.plus[0])
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and len(str(int(value))) >= limit:
+            done.problems.append(Problem(
+                "INPUT_NUMBER_CELL", f"{what}被 Excel 存成了数字（{value}），末几位可能已丢失；请把该列设为文本后重新导出",
+                done.file, number, header_text.get(normalize_header(source.plus[0]), source.plus[0])))
+            found = True
+    return found
 
 
 def parse_claims(done: Translated, today: date | None) -> ParsedTable:

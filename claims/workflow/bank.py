@@ -175,6 +175,11 @@ def reconcile(session: Session, batch_id: int, result_file: str | Path, user: st
     matched: dict[int, tuple[BankTransfer, bool, str]] = {}
     seen_rows: dict[tuple[str, int], int] = {}
     for number, cells in table.rows:
+        raw_account = cells[positions["account"]] if positions["account"] < len(cells) else None
+        if isinstance(raw_account, (int, float)) and not isinstance(raw_account, bool) and len(str(int(raw_account))) >= 16:
+            problems.append(Problem("INPUT_NUMBER_CELL", f"银行账号被 Excel 存成了数字（{raw_account}），末几位已丢失，"
+                                    "请把该列设为文本后重新填写", table.file, number, label["account"]))
+            continue
         account = _account(cell(cells, "account"))
         amount = parse_decimal(cell(cells, "amount").replace(",", "").replace("¥", ""))
         status = cell(cells, "status").lower()

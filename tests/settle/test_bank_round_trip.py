@@ -224,3 +224,21 @@ def test_report_totals_equal_the_payout_workbooks(store, approved, tmp_path):
     assert book["按项目"]._charts and book["按单位"]._charts
     check = list(book["批次核对"].iter_rows(values_only=True))
     assert check[-1][-1] == "一致"
+
+
+def test_a_result_workbook_whose_accounts_excel_turned_into_numbers_is_refused(store, approved, tmp_path):
+    from openpyxl import Workbook
+
+    with store.session() as s:
+        export_bank(s, approved, tmp_path / "bank.csv", FINANCE, quiet)
+    sent = bank_csv(tmp_path / "bank.csv")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["账号", "户名", "金额", "状态"])
+    for account, name, amount, *_ in sent[1:]:
+        sheet.append([int(account), name, Decimal(amount), "成功"])  # 16 digits: Excel keeps 15
+    book.save(tmp_path / "回盘.xlsx")
+    with store.session() as s, pytest.raises(ProblemsFound) as found:
+        reconcile(s, approved, tmp_path / "回盘.xlsx", FINANCE)
+    assert {p.code for p in found.value.problems} == {"INPUT_NUMBER_CELL"}
+    assert found.value.problems[0].line == 2 and found.value.problems[0].column == "账号"

@@ -195,3 +195,22 @@ def test_auto_approve_leaves_flagged_mismatched_and_corrected_claims_waiting(sto
         assert (a1.state, a1.decided_by) == ("approved", REVIEWER) and "自动审核通过" in a1.decision_note
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "batch.auto_approve")).one()
         assert entry.user_name == REVIEWER and '"approved": ["A1"]' in entry.details_json
+
+
+def test_an_id_number_stored_by_excel_as_a_number_is_refused_not_skipped(store, tmp_path):
+    from openpyxl import Workbook
+
+    setup(store)
+    rows = settlement_rows(FOLDER)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(rows[0]))
+    for number, row in enumerate(rows):
+        values = list(row.values())
+        if number == 1:
+            values[3] = 330102198005120142  # Excel keeps 15 digits: 330102198005120000
+        sheet.append(values)
+    book.save(tmp_path / "list.xlsx")
+    with store.session() as s:
+        done = import_settlements(s, tmp_path / "list.xlsx", CLERK)
+    assert [(p.code, p.line, p.column) for p in done.problems] == [("INPUT_NUMBER_CELL", 3, "certno")]
