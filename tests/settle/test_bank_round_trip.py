@@ -242,3 +242,14 @@ def test_a_result_workbook_whose_accounts_excel_turned_into_numbers_is_refused(s
         reconcile(s, approved, tmp_path / "回盘.xlsx", FINANCE)
     assert {p.code for p in found.value.problems} == {"INPUT_NUMBER_CELL"}
     assert found.value.problems[0].line == 2 and found.value.problems[0].column == "账号"
+
+
+def test_a_template_file_dropped_into_the_folder_is_chosen_by_its_name(store, approved, tmp_path):
+    with store.session() as s:
+        done = export_bank(s, approved, tmp_path / "abc.csv", FINANCE, quiet, "abc")
+    rows = bank_csv(tmp_path / "abc.csv", "gbk")  # the template's own encoding
+    assert rows[0] == ["序号", "收款方账号", "收款方户名", "收款方开户行", "金额（元）", "备注"]
+    assert [r[0] for r in rows[1:]] == [str(n) for n in range(1, done.count + 1)]
+    with store.session() as s, pytest.raises(Refusal) as refused:
+        export_bank(s, approved, tmp_path / "x.csv", FINANCE, quiet, "no-such-bank")
+    assert refused.value.code == "BANK_TEMPLATE_UNKNOWN" and "abc、generic、icbc" in refused.value.message
