@@ -19,7 +19,7 @@ from claims.problems import ProblemsFound
 @click.option("--enrollments", required=True, type=click.Path(), help="参保名单（CSV 或 XLSX）。")
 @click.option("--claims", "claims_file", type=click.Path(), help="补助申请（CSV 或 XLSX）。")
 @click.option("--settlements", "settlements_file", type=click.Path(),
-              help="医保结算清单（免申即享，CSV 或 XLSX），代替 --claims。")
+              help="医保结算清单（免申即享，CSV 或 XLSX），代替 --claims；按单进程计算（不用 --workers）。")
 @click.option("--mapping", "mapping_file", type=click.Path(),
               help="结算清单字段映射（YAML）；默认为国家医保信息平台字段名的映射。")
 @click.option("--out", default="-", show_default=True, help="输出文件；- 为标准输出。")
