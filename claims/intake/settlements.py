@@ -372,19 +372,10 @@ def read_settlement_inputs(policy, members: str | Path, enrollments: str | Path,
                            mapping: Mapping, today: date | None = None):
     """``claims calculate --settlements``: members and enrollments as usual, claims from the settlement list.
     Returns (Inputs, Translated); raises ProblemsFound with every problem of every file."""
-    from claims.intake import Inputs
+    from claims.intake import Inputs, read_tables
     from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
-    from claims.intake.tables import read_table
 
-    problems: list[Problem] = []
-    tables: dict[str, Table] = {}
-    for kind, path in (("members", members), ("enrollments", enrollments), ("settlements", settlements)):
-        try:
-            tables[kind] = read_table(path)
-        except ProblemsFound as found:
-            problems.extend(found.problems)
-    if problems:
-        raise ProblemsFound(problems)
+    tables = read_tables({"members": members, "enrollments": enrollments, "settlements": settlements})
     parsed_members = parse_table(tables["members"], "members", today)
     by_certno = {p.record.id_number.upper(): p.record.member_id for p in parsed_members.rows}
     done = translate(tables["settlements"], mapping, by_certno)
