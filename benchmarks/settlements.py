@@ -11,6 +11,7 @@ import csv
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.generate import generate
@@ -23,22 +24,31 @@ HEADER = ["setl_id", "psn_name", "certno", "med_type", "begndate", "enddate", "m
 MED_TYPE = {"inpatient": "21", "outpatient_special": "14"}
 
 
-def to_settlements(folder: Path) -> Path:
+def to_settlements(folder: Path) -> tuple[Path, Path]:
+    """The settlement list, and the claims form of the same claims. The generator's random ID numbers now and
+    then repeat; a settlement of a shared ID number is refused (which member?), so those claims are left out."""
     with (folder / "members.csv").open(encoding="utf-8-sig", newline="") as handle:
         members = {row["member_id"]: row for row in csv.DictReader(handle)}
-    out = folder / "settlements.csv"
+    holders = Counter(m["id_number"] for m in members.values())
+    out, claims_out = folder / "settlements.csv", folder / "claims-unique.csv"
     with (folder / "claims.csv").open(encoding="utf-8-sig", newline="") as source, \
-            out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+            out.open("w", encoding="utf-8", newline="") as handle, \
+            claims_out.open("w", encoding="utf-8", newline="") as claims_handle:
+        reader = csv.DictReader(source)
+        writer, same = csv.writer(handle), csv.DictWriter(claims_handle, reader.fieldnames)
         writer.writerow(HEADER)
-        for c in csv.DictReader(source):
+        same.writeheader()
+        for c in reader:
             m = members[c["member_id"]]
+            if holders[m["id_number"]] > 1:
+                continue
+            same.writerow(c)
             writer.writerow([c["claim_id"], m["name"], m["id_number"], MED_TYPE[c["event_type"]],
                              f"{c['admission_date']} 08:00:00", f"{c['discharge_date']} 10:00:00", f"{c['hospital_level']}1",
                              c["diagnoses"], c["procedures"], c["total_cost"], c["insurance_paid"], c["self_pay_in_scope"],
                              c["self_pay_out_of_scope"], "", c["invoice_no"], f"{c['submitted_date']} 12:00:00",
                              c["diagnosis_date"] or c["admission_date"]])
-    return out
+    return out, claims_out
 
 
 def main() -> None:
@@ -49,14 +59,14 @@ def main() -> None:
     folder = args.work / f"settlements-{args.claims}"
     if not (folder / "claims.csv").exists():
         generate(args.claims, folder)
-    listed = to_settlements(folder)
+    listed, claims_form = to_settlements(folder)
     mapping = folder / "region.yaml"
     text = (ROOT / "mappings" / "settlements" / "national.yaml").read_text(encoding="utf-8")
     mapping.write_text(text.replace("fields:\n", "fields:\n  diagnosis_date: diag_date\n", 1), encoding="utf-8")
     common = [sys.executable, "-m", "claims.cli", "calculate", "--policy", POLICY, "--members", folder / "members.csv",
               "--enrollments", folder / "enrollments.csv"]
     timings = {}
-    for label, extra, out in (("claims", ["--claims", folder / "claims.csv"], folder / "from-claims.csv"),
+    for label, extra, out in (("claims", ["--claims", claims_form], folder / "from-claims.csv"),
                               ("settlements", ["--settlements", listed, "--mapping", mapping], folder / "from-list.csv")):
         start = time.perf_counter()
         subprocess.run([*map(str, common), *map(str, extra), "--out", str(out)], check=True, capture_output=True)

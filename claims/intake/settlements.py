@@ -188,7 +188,15 @@ NOT_COVERED = "医疗类别不在补助范围"
 UNKNOWN_REVERSAL = "冲销的结算不在本文件或库中"
 
 
-def translate(table: Table, mapping: Mapping, member_by_certno: dict[str, str]) -> Translated:
+def members_by_id_number(pairs) -> dict[str, str | tuple[str, ...]]:
+    """ID number (upper case) → member id; a number two members share → the tuple of their ids."""
+    found: dict[str, list[str]] = {}
+    for number, member_id in pairs:
+        found.setdefault(str(number).upper(), []).append(member_id)
+    return {number: ids[0] if len(ids) == 1 else tuple(sorted(ids)) for number, ids in found.items()}
+
+
+def translate(table: Table, mapping: Mapping, member_by_certno: dict) -> Translated:
     """The settlement rows as claim rows (header: the claim field names), located at the settlement file."""
     positions = {normalize_header(h): i for i, h in enumerate(table.header)}
     header_text = {normalize_header(h): h for h in table.header}
@@ -250,6 +258,11 @@ def translate(table: Table, mapping: Mapping, member_by_certno: dict[str, str]) 
             done.reversals.append(Reversal(number, setl_id))
             continue
         member_id = member_by_certno.get(certno)
+        if isinstance(member_id, tuple):  # two members share this ID number: never guess which one
+            done.problems.append(Problem("SETTLEMENT_AMBIGUOUS_MEMBER",
+                                         f"证件号码 {certno} 对应多个会员（{'、'.join(member_id)}），无法确定是谁；请先核对会员名单",
+                                         table.file, number, _column_label(done, "member_id")))
+            continue
         if member_id is None:
             done.skipped.append(Skipped(number, NOT_MEMBER, setl_id, certno, cells))
             continue
@@ -377,7 +390,7 @@ def read_settlement_inputs(policy, members: str | Path, enrollments: str | Path,
 
     tables = read_tables({"members": members, "enrollments": enrollments, "settlements": settlements})
     parsed_members = parse_table(tables["members"], "members", today)
-    by_certno = {p.record.id_number.upper(): p.record.member_id for p in parsed_members.rows}
+    by_certno = members_by_id_number((p.record.id_number, p.record.member_id) for p in parsed_members.rows)
     done = translate(tables["settlements"], mapping, by_certno)
     if done.problems:
         raise ProblemsFound(done.problems)

@@ -24,6 +24,7 @@ from claims.intake.settlements import (
     Skipped,
     Translated,
     load_mapping,
+    members_by_id_number,
     parse_claims,
     translate,
 )
@@ -60,8 +61,7 @@ def import_settlements(session: Session, path: str | Path, user: str, mapping_fi
         table = read_table(path)
     except ProblemsFound as found:
         return SettlementImport(ImportResult("settlements", str(path), problems=found.problems))
-    by_certno = {number.upper(): member for number, member in
-                 session.execute(select(MemberRow.id_number, MemberRow.member_id))}
+    by_certno = members_by_id_number(session.execute(select(MemberRow.id_number, MemberRow.member_id)))
     done = translate(table, mapping, by_certno)
     if done.problems:
         return SettlementImport(ImportResult("settlements", str(path), problems=done.problems), done)

@@ -108,3 +108,19 @@ def test_the_sample_settlement_list_gives_the_lines_of_the_sample_claims(tmp_pat
     from_list = CliRunner().invoke(main, [*args, "--settlements", str(small / "settlements.csv")])
     assert from_list.exit_code == 0 and from_list.stdout == from_claims.stdout
     assert "14 行结算记录" in from_list.stderr and "跳过 非会员 1 行，医疗类别不在补助范围 1 行" in from_list.stderr
+
+
+def test_an_id_number_two_members_share_is_refused_not_guessed(tmp_path):
+    folder = FOLDERS[0]
+    members = (folder / "members.csv").read_text(encoding="utf-8").splitlines()
+    twin = members[1].split(",")
+    original = twin[0]
+    twin[0], twin[1] = "ZZ999", "同号者"
+    (tmp_path / "members.csv").write_text("\n".join([*members, ",".join(twin)]) + "\n", encoding="utf-8")
+    listed = write(tmp_path / "s.csv", settlement_rows(folder)[:1])
+    policy = (folder / "policy.txt").read_text().strip()
+    done = CliRunner().invoke(main, ["calculate", "--policy", str(POLICIES / f"{policy}.yaml"), "--members",
+                                     str(tmp_path / "members.csv"), "--enrollments", str(folder / "enrollments.csv"),
+                                     "--settlements", str(listed)])
+    assert done.exit_code == 2
+    assert f"{listed}:2:certno: [SETTLEMENT_AMBIGUOUS_MEMBER]" in done.stderr and f"{original}、ZZ999" in done.stderr
