@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from claims.intake.columns import CLAIM_COLUMNS, normalize_header
+from claims.intake.lenient import CellError, parse_money
 from claims.intake.rows import ParsedTable, parse_table
 from claims.intake.tables import Table
 from claims.money import parse_decimal
@@ -236,10 +237,11 @@ def translate(table: Table, mapping: Mapping, member_by_certno: dict) -> Transla
                 raw = cell(cells, column)
                 if raw in (None, ""):
                     continue
-                amount = parse_decimal(_text(raw))
-                if amount is None:
-                    done.problems.append(Problem("INPUT_BAD_MONEY", f"“{raw}”不是金额", table.file, number,
-                                                 header_text.get(normalize_header(column), column)))
+                try:
+                    amount = parse_money(raw)  # the intake's lenient money: 1,234.50, ¥1,234.50, full-width digits
+                except CellError as error:
+                    done.problems.append(Problem(error.code, error.message, table.file,
+                                                 number, header_text.get(normalize_header(column), column)))
                     return None
                 total += sign * amount
         return str(total)

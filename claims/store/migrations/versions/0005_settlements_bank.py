@@ -1,13 +1,13 @@
 """settlement-list claims (免申即享) and bank transfers as sent and as the bank answered
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003, 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = ("0003", "0006")  # also joins the two heads main had (policy versions, keyed audit log)
 branch_labels = None
 depends_on = None
 
