@@ -144,6 +144,11 @@ def recover_paid(session: Session, claim: ClaimRow, user: str, row: int, file: s
     ledger = settled_ledger(session, exclude=[claim.claim_id])
     batch: Batch = _store(session, "correction", loaded, source.period, user, f"冲销 {claim.claim_id}（医保结算已冲销）",
                           Inputs({}, [], []), ledger, [], 0, note=f"医保部门冲销了已支付的结算 {claim.claim_id}")
+    from claims.workflow.batches import record_of
+
+    audit_log.append(session, user, "batch.create", "batch", batch.id,
+                     {"kind": "correction", "claims": 0, "lines": 0, "total_fen": 0, "policy_sha256": batch.policy_sha256,
+                      "reversal_of": claim.claim_id, "record": record_of(batch, [])}, "医保部门冲销了已支付的结算")
     per_key: dict[tuple, int] = defaultdict(int)
     for line in lines:
         per_key[(line.member_id, line.period, line.item, line.benefit)] += line.amount_fen
