@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from claims.workflow import audit_log
 from claims.workflow.errors import Refusal
 from claims.workflow.payouts import Balances, PayoutClaim, payout_data, record_export, reexport_path
-from exports.bank import write_bank_file
 from exports.fonts import choose_font
 from exports.letters import write_letters
 from exports.payouts import write_payouts
@@ -53,21 +52,52 @@ def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_uni
     return Written([out], figures["claims"], figures["total"])
 
 
-def export_bank(session: Session, batch_id: int, out: Path, user: str, say: Say, reexport: bool = False) -> Written:
-    data = payout_data(session, batch_id, user, kind="bank", reexport=reexport)
-    if not any(c.total > 0 for c in data.claims):
-        raise Refusal("NOTHING_TO_PAY", f"批次 {batch_id} 没有已通过、未支付且尚未列入银行文件的金额，未写银行文件"
-                                        "；重新导出已导出的内容请加 --reexport")
+def export_bank(session: Session, batch_id: int, out: Path, user: str, say: Say, template: str | None = None,
+                encoding: str | None = None, reexport: bool = False) -> Written:
+    """The batch's next bank file in a template's format: what is approved and not yet sent, plus failed
+    transfers whose account was corrected since. Refuses when there is nothing to pay. ``reexport``: send
+    again what was sent and not yet answered by the bank (marked in the file name and the record)."""
+    from claims.workflow.bank import bank_selection, record_sent
+    from exports.bank import load_template, write_bank_file
+
+    chosen = load_template(template)
+    selection = bank_selection(session, batch_id, user, reexport)
+    if not selection.transfers:
+        raise Refusal("NOTHING_TO_PAY", f"批次 {batch_id} 没有可列入银行文件的待付款项" + _why_nothing(selection)
+                      + ("；重新导出已发出、尚未回盘的内容请加 --reexport" if selection.in_flight else ""))
     out = reexport_path(out) if reexport else out
-    rows, total, without = write_bank_file(data, out)
-    paid = [c for c in data.claims if c.total > 0 and c.has_account]
-    record = record_export(session, "bank", data, out, user, reexport, paid, rows, total)
-    say(f"{'【重新导出，勿重复支付】' if reexport else ''}银行文件已写入 {out}：{rows} 笔，控制总额 {total:,.2f} 元")
+    files = write_bank_file(chosen, selection, out, encoding)
+    file_no = record_sent(session, selection, chosen.key, user)
+    total, rows = selection.total, len(selection.transfers)
+    paid = [claim for transfer in selection.transfers for claim in transfer.claims]
+    record = record_export(session, "bank", selection.data, files[0], user, reexport, paid, rows, total)
+    audit_log.append(session, user, "export.bank", "batch", batch_id,
+                     {"files": [f.name for f in files], "file_no": file_no, "template": chosen.key,
+                      "encoding": encoding or "", "rows": rows, "total": str(total), "export_id": record.id,
+                      "left_out": [c.claim.claim_id for c in selection.without_account],
+                      "awaiting_correction": [c.claim.claim_id for c, _ in selection.awaiting_correction]})
+    where = str(out) if len(files) == 1 else f"{len(files)} 个文件（{'、'.join(f.name for f in files)}）"
+    say(f"{'【重新导出，勿重复支付】' if reexport else ''}银行文件（{chosen.name}，第 {file_no} 号）已写入 {where}："
+        f"{rows} 笔，控制总额 {total:,.2f} 元")
     say(f"  导出记录 {record.id}：文件 sha256 {record.file_sha256}")
-    for claim in without:
+    for claim in selection.without_account:
         say(f"  未列入（缺银行账号）：申请 {claim.claim.claim_id} {claim.member.name}（{claim.member.unit}）"
             f" {claim.total:,.2f} 元")
-    return Written([out], rows, total, left_out=without)
+    for claim, failed in selection.awaiting_correction:
+        say(f"  未列入（上次转账失败：{failed.reason}，账号尚未更正）：申请 {claim.claim.claim_id} {claim.member.name}"
+            f" {claim.total:,.2f} 元")
+    return Written(files, rows, total, left_out=selection.without_account)
+
+
+def _why_nothing(selection) -> str:
+    parts = []
+    if selection.without_account:
+        parts.append(f"{len(selection.without_account)} 件缺银行账号（如 {selection.without_account[0].claim.claim_id}）")
+    if selection.awaiting_correction:
+        parts.append(f"{len(selection.awaiting_correction)} 件上次转账失败、账号尚未更正")
+    if selection.in_flight:
+        parts.append(f"{len(selection.in_flight)} 件已在发出的银行文件中、等待银行回盘（请 claims bank reconcile）")
+    return "：" + "；".join(parts) if parts else "（没有已通过、未支付的申请）"
 
 
 def export_letters(session: Session, batch_id: int, out: Path, user: str, split_by: str | None, say: Say,

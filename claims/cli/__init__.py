@@ -5,6 +5,7 @@ One module per command group; each registers its commands on ``main`` when impor
 from claims.cli import (  # noqa: F401  (imported for their commands)
     admin_commands,
     audit_commands,
+    bank_commands,
     batch_commands,
     calculate_commands,
     export_commands,
@@ -12,6 +13,7 @@ from claims.cli import (  # noqa: F401  (imported for their commands)
     ledger_commands,
     policy_commands,
     policy_version_commands,
+    settle_commands,
 )
 from claims.cli.common import Refused
 from claims.cli.root import main

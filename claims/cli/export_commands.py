@@ -32,16 +32,25 @@ def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit:
 
 @export_group.command("bank")
 @click.argument("batch_id", type=int)
-@click.option("-o", "--out", required=True, type=click.Path(), help="银行批量转账 CSV 文件。")
-@click.option("--reexport", is_flag=True, help="重新导出：包括已列入银行文件但未标记已支付的申请（绝不含已支付的）；"
+@click.option("-o", "--out", required=True, type=click.Path(), help="银行文件（CSV 或 XLSX，按模板）。")
+@click.option("--template", default="generic", show_default=True,
+              help="银行模板：generic（通用 CSV）、icbc（工商银行批量代发 XLSX）、abc（农业银行 CSV），"
+                   "或模板 YAML 文件的路径。")
+@click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+              help="CSV 的编码；部分网银要求 gbk。默认按模板（通用 CSV 为带 BOM 的 UTF-8）。")
+@click.option("--reexport", is_flag=True, help="重新导出：再次列入已发出、银行尚未回盘的转账（绝不含已成功或已支付的）；"
                                                "文件名和导出记录标明“重新导出”。")
 @click.pass_context
-def export_bank_command(ctx: click.Context, batch_id: int, out: str, reexport: bool) -> None:
-    """The bank transfer file (account, name, amount, memo); prints the count and control total."""
+def export_bank_command(ctx: click.Context, batch_id: int, out: str, template: str, encoding: str | None,
+                        reexport: bool) -> None:
+    """The bank transfer file (account, name, amount, memo, 开户行); prints the count and control total.
+
+    列入：已通过、尚未发出的申请，以及上次转账失败且会员账号已更正的申请；每人一笔。
+    没有可付款项时拒绝。财务（finance）可运行。退出码：0 完成，1 拒绝（无可付款项、角色不符），2 模板或编码有误。"""
     from exports.commands import export_bank
 
     with _work(ctx) as session:
-        export_bank(session, batch_id, Path(out), ctx.obj["user"], click.echo, reexport)
+        export_bank(session, batch_id, Path(out), ctx.obj["user"], click.echo, template, encoding, reexport)
 
 
 @export_group.command("letters")

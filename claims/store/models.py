@@ -290,3 +290,37 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     appends: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SettlementRow(Base):
+    """A claim made from the medical-insurance settlement list (免申即享): its claim id is the ``setl_id``."""
+
+    __tablename__ = "settlements"
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"), primary_key=True)
+    psn_name: Mapped[str] = mapped_column(String(100), default="")
+    name_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    reversed_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
+    reversal: Mapped[str] = mapped_column(String(16), default="")  # "" | withdrawn | recovery
+
+
+class BankTransfer(Base):
+    """One line of a bank file as sent, and what the bank answered: sent → succeeded | failed."""
+
+    __tablename__ = "bank_transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    file_no: Mapped[int] = mapped_column(Integer)  # the batch's 1st, 2nd … bank file
+    template: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    account: Mapped[str] = mapped_column(String(40))
+    bank_name: Mapped[str] = mapped_column(String(200), default="")
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    claim_ids: Mapped[str] = mapped_column(Text)  # JSON list
+    status: Mapped[str] = mapped_column(String(16))  # sent | succeeded | failed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    exported_by: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(DateTime)
+    reconciled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

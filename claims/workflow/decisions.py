@@ -15,7 +15,8 @@ from claims.workflow.users import require
 DECISIONS = {"approve": "approved", "return": "returned", "refuse": "refused"}
 DECISION_NAMES = {"approve": "通过", "return": "退回", "refuse": "不予补助"}
 STATE_NAMES = {"received": "已受理", "calculated": "已计算", "approved": "已通过", "returned": "已退回",
-               "refused": "不予补助", "paid": "已支付"}
+               "refused": "不予补助", "paid": "已支付", "withdrawn": "已撤回（医保冲销）",
+               "reversed": "已冲销（待追回）"}
 
 
 def decide(session: Session, claim_id: str, decision: str, user: str, note: str = "",

@@ -244,6 +244,13 @@ def mark_paid(session: Session, batch_id: int, user: str) -> tuple[int, Decimal]
         raise Refusal("BATCH_UNDECIDED", f"批次 {batch_id} 还有 {len(undecided)} 件申请未审核（如 {undecided[0]}），不能标记为已支付")
     if batch.state == "paid":
         raise Refusal("BATCH_PAID", f"批次 {batch_id} 已标记为已支付")
+    from claims.workflow.bank import outstanding_failures, settle_sent_as_succeeded
+
+    failed = outstanding_failures(session, batch_id)
+    if failed:
+        raise Refusal("BANK_FAILED_TRANSFERS", f"批次 {batch_id} 有 {len(failed)} 笔转账失败（如 {failed[0].name}：{failed[0].reason}），"
+                                               "不能整批标记为已支付；请用 claims bank reconcile 对账，更正账号后再发")
+    settle_sent_as_succeeded(session, batch_id, user)
     paid = [c for c in states if c.state == "approved"]
     data = payout_data(session, batch_id, user, ("approved",))
     changed = session.execute(update(ClaimRow).where(ClaimRow.batch_id == batch_id, ClaimRow.state == "approved")

@@ -65,9 +65,10 @@ def test_a_claim_without_an_account_is_listed_apart_not_dropped(store, paid_batc
     out, bank = tmp_path / "payouts.xlsx", tmp_path / "bank.csv"
     with store.session() as s:
         export_payouts(s, paid_batch, out, FINANCE, False, quiet)
-        written = export_bank(s, paid_batch, bank, FINANCE, quiet)
-    assert (written.count, written.total) == (0, 0)
-    assert [c.claim.claim_id for c in written.left_out] == ["A1", "A2", "A3"]
+        with pytest.raises(Refusal) as refused:  # nothing the bank could pay: refused, naming why
+            export_bank(s, paid_batch, bank, FINANCE, quiet)
+    assert refused.value.code == "NOTHING_TO_PAY" and "3 件缺银行账号（如 A1）" in refused.value.message
+    assert not bank.exists()
     missing = list(load_workbook(out)["待补银行账号"].iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in missing[:-1]] == ["A1", "A2", "A3"] and missing[0][10] == "（无银行账号）"
 
@@ -78,10 +79,10 @@ def test_bank_file_control_total(store, paid_batch, tmp_path):
     with store.session() as s:
         export_bank(s, paid_batch, bank, FINANCE, said.append)
     rows = list(csv.reader(bank.open(encoding="utf-8-sig")))
-    assert rows[0] == ["收款账号", "收款户名", "金额", "附言"]
+    assert rows[0] == ["收款账号", "收款户名", "金额", "附言", "开户行"]
     assert rows[1][:3] == ["6222638439044354", "王丽", "62100.00"]  # one member: one transfer
     assert "A1、A2、A3" in rows[1][3] and "A4" not in rows[1][3]
-    assert said[0].endswith("1 笔，控制总额 62,100.00 元")
+    assert said[0].endswith("1 笔，控制总额 62,100.00 元") and rows[1][4] == "中国工商银行杭州分行"
 
 
 def test_letters_carry_names_amounts_uppercase_and_an_embedded_cjk_font(store, paid_batch, tmp_path):
