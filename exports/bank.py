@@ -12,6 +12,7 @@ from pathlib import Path
 
 from claims.money import ZERO, fmt
 from claims.workflow.payouts import PayoutClaim, PayoutData
+from exports.safety import atomic_output, csv_text
 
 HEADER = ["收款账号", "收款户名", "金额", "附言"]  # account, name, amount, memo
 
@@ -28,14 +29,14 @@ def write_bank_file(data: PayoutData, out: str | Path) -> tuple[int, Decimal, li
         else:
             without.append(claim)
     total, rows = ZERO, 0
-    with Path(out).open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+    with atomic_output(out) as temporary, Path(temporary).open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
         writer.writerow(HEADER)
         for claims in per_member.values():
             member = claims[0].member
             amount = sum((c.total for c in claims), ZERO)
             memo = f"职工互助补助 批次{data.batch.id} 申请{'、'.join(c.claim.claim_id for c in claims)}"
-            writer.writerow([member.bank_account, member.name, fmt(amount), memo])
+            writer.writerow([csv_text(member.bank_account), csv_text(member.name), fmt(amount), csv_text(memo)])
             total += amount
             rows += 1
     return rows, total, without
