@@ -109,3 +109,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def page_setup(sheet, header_row: int | None) -> None:
+    """Print set-up for a sheet a person prints: landscape A4 fitted to the page width (as many pages
+    down as needed), the header row repeated on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_row:
+        sheet.print_title_rows = f"{header_row}:{header_row}"

@@ -29,7 +29,7 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     from claims.bulk import calculate_files, collector_paused
     from claims.engine import ValueNotInForce
     from claims.policy import read_policy
-    from exports.lines import contract_row, json_record, write_rows
+    from exports.lines import contract_row, json_record, policy_names, write_rows
 
     fmt = fmt or (Path(out).suffix.lstrip(".").lower() if out != "-" else "csv")
     if fmt not in ("csv", "json", "xlsx"):
@@ -47,7 +47,7 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     except ValueNotInForce as error:
         click.echo(f"{policy_file}: [POLICY_VALUE_NOT_IN_FORCE] {error}", err=True)
         sys.exit(2)
-    total = write_rows(rows, fmt, out, sys.stdout)
+    total = write_rows(rows, fmt, out, sys.stdout, policy_names(loaded.policy))
     paid_claims = len({row[0] if fmt == "csv" else row["claim_id"] for row in rows
                        if (row[5] if fmt == "csv" else row["amount"]) != "0.00"})
     click.echo(f"已计算 {claims_count} 件申请，{len(rows)} 行结果，{paid_claims} 件有补助，"

@@ -228,6 +228,8 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    from exports.safety import atomic_output, safe_cells
+
     by_row: dict[int, list[str]] = {}
     for problem in result.problems:
         by_row.setdefault(problem.line or 1, []).append(
@@ -237,22 +239,24 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
     sheet.title = "错误说明"
     table = result.table
     header = (table.header if table else []) + ["错误说明（请按说明改正后重新提交）"]
-    sheet.append(header)
+    sheet.append(safe_cells(sheet, header))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     if 1 in by_row:
-        sheet.append([""] * (len(header) - 1) + ["；".join(by_row[1])])
+        sheet.append(safe_cells(sheet, [""] * (len(header) - 1) + ["；".join(by_row[1])]))
     red = PatternFill("solid", fgColor="FFE0E0")
     for number, cells in (table.raw_rows if table else []):
         messages = by_row.get(number, [])
-        sheet.append([_cell(c) for c in cells] + [""] * (len(header) - 1 - len(cells)) + ["；".join(messages)])
+        sheet.append(safe_cells(sheet, [_cell(c) for c in cells] + [""] * (len(header) - 1 - len(cells))
+                                + ["；".join(messages)]))  # the union's own cells: text, never a formula
         if messages:
             for cell in sheet[sheet.max_row]:
                 cell.fill = red
         sheet.cell(sheet.max_row, len(header)).alignment = Alignment(wrap_text=True)
     sheet.column_dimensions[sheet.cell(1, len(header)).column_letter].width = 80
     sheet.freeze_panes = "A2"
-    book.save(out)
+    with atomic_output(out) as temporary:
+        book.save(temporary)
 
 
 def _cell(value: Any) -> Any:

@@ -31,7 +31,7 @@ from claims.workflow.decisions import decide
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 from exports.progress import Progress
-from exports.safety import atomic_output, text_cell
+from exports.safety import atomic_output, page_setup, text_cell
 
 CHOICES = {"通过": "approve", "退回": "return", "不予补助": "refuse"}
 SHEET, META = "审核表", "批次信息"
@@ -118,7 +118,7 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str, p
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = f"C{FIRST_ROW}"
-    _page_setup(sheet, 3)
+    page_setup(sheet, 3)
     sheet.protection.sheet = True
     sheet.protection.autoFilter = False
     sheet.protection.sort = True
@@ -158,16 +158,6 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str, p
     with atomic_output(out) as temporary:
         book.save(temporary)
     return len(rows)
-
-
-def _page_setup(sheet, header_row: int) -> None:
-    """Landscape A4, fitted to the page width, the header row repeated on every printed page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = "9"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{header_row}"
 
 
 @dataclass
