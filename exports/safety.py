@@ -46,9 +46,9 @@ def text_cell(sheet, value, style=None):
 
 def safe_cells(sheet, values: Iterable) -> list:
     """A row for ``sheet.append``: every string written as text (cells already made pass through)."""
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import Cell
 
-    return [value if isinstance(value, WriteOnlyCell) else text_cell(sheet, value) for value in values]
+    return [value if isinstance(value, Cell) else text_cell(sheet, value) for value in values]
 
 
 def set_text(cell, value) -> None:

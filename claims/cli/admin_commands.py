@@ -17,10 +17,16 @@ def db_group() -> None:
 @click.pass_context
 def db_init(ctx: click.Context) -> None:
     """Create the database, or upgrade it to the newest schema (migrations)."""
-    from claims.store.database import init_database
+    from claims.store.database import current_revision, init_database
 
+    before = current_revision(ctx.obj["db"])
     revision = init_database(ctx.obj["db"])
-    click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}）")
+    if before is None:
+        click.echo(f"已新建数据库 {ctx.obj['db']}（迁移版本 {revision}）")
+    elif before != revision:
+        click.echo(f"数据库 {ctx.obj['db']} 已从迁移版本 {before} 升级到 {revision}")
+    else:
+        click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}），无需改动")
 
 
 @main.group()
