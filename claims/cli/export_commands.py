@@ -47,15 +47,17 @@ def export_bank_command(ctx: click.Context, batch_id: int, out: str) -> None:
 @click.option("--split-by", type=click.Choice(["unit", "member"]), help="按单位或按会员分成多个 PDF。")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="分文件时并行生成的进程数。")
+@click.option("--unit", help="只生成这个单位（基层工会）的通知书，名称须与会员名单中的单位完全一致。")
 @click.pass_context
-def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int) -> None:
+def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int,
+                           unit: str | None) -> None:
     """A4 notice letters in Chinese, one per decided claim, grouped by unit."""
     from exports.commands import export_letters
     from exports.fonts import FontError
 
     try:
         with _work(ctx) as session:
-            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo, workers)
+            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo, workers, unit)
     except FontError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
