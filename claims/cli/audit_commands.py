@@ -14,7 +14,7 @@ from claims.problems import ProblemsFound
 
 @main.group()
 def audit() -> None:
-    """Audit: re-run batches, replay bundles, verify the audit log."""
+    """审计：复算批次、复算离线复算包、核验审计日志。"""
 
 
 @audit.command("rerun")
@@ -22,7 +22,12 @@ def audit() -> None:
 @click.option("--bundle", "bundle", type=click.Path(), help="复算包（zip）；无需数据库。")
 @click.pass_context
 def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) -> None:
-    """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference."""
+    """按批次保存的快照重新计算并逐行比对；有任何差异退出码为 1。
+
+    \b
+    角色：所有角色（只读）
+    文件：复算包 zip（--bundle，由 claims audit bundle 生成）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.bundle import BundleRefused, read_bundle
     from claims.audit.rerun import describe, rerun, snapshot_of_batch
     from claims.bulk import collector_paused
@@ -51,7 +56,12 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) ->
 @click.option("-o", "--out", required=True, type=click.Path(), help="复算包 zip 文件。")
 @click.pass_context
 def audit_bundle(ctx: click.Context, batch_id: int, out: str) -> None:
-    """Write a self-contained replay bundle of a batch, re-runnable offline."""
+    """把一个批次写成可离线复算的复算包（zip）。
+
+    \b
+    角色：所有角色（只读）
+    文件：无；写出 zip 文件
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.bundle import bundle_batch
 
     with _work(ctx) as session:
@@ -63,7 +73,12 @@ def audit_bundle(ctx: click.Context, batch_id: int, out: str) -> None:
 @audit.command("verify-log")
 @click.pass_context
 def audit_verify_log(ctx: click.Context) -> None:
-    """Check the hash chain of the audit log; exit 1 naming any altered, deleted or reordered entry."""
+    """核验审计日志的哈希链；有被改动、删除或调换的记录时退出码为 1 并逐条指出。
+
+    \b
+    角色：所有角色（只读）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.audit_log import verify
     from claims.workflow.users import require
 
@@ -86,7 +101,12 @@ def audit_verify_log(ctx: click.Context) -> None:
 @click.option("-o", "--out", type=click.Path(), help="把对比写入 XLSX 文件。")
 @click.pass_context
 def simulate(ctx: click.Context, draft_file: str, period: int, current_file: str | None, out: str | None) -> None:
-    """What would a draft policy have cost? Recalculate a period's claims under both; nothing is changed."""
+    """模拟草案策略的成本：用现行策略和草案分别重算某年度的申请并对比；不改变任何数据。
+
+    \b
+    角色：所有角色（只读）
+    文件：策略文件 YAML（--policy 草案，--current 现行，示例见 policies/draft-example.yaml）；写出 XLSX 对比表（-o）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.whatif import describe, write_whatif
     from claims.audit.whatif import simulate as run
     from claims.policy import read_policy

@@ -25,7 +25,12 @@ from claims.problems import ProblemsFound
               help="并行进程数（按会员分片，结果与单进程完全相同）。")
 def calculate(policy_file: str, members: str, enrollments: str, claims_file: str, out: str, fmt: str | None,
               workers: int) -> None:
-    """Calculate every claim statelessly and write one row per result line (SPEC §5)."""
+    """不经数据库直接计算每件申请，每个结果行输出一行（SPEC §5）。
+
+    \b
+    角色：任何人（无需 --user，不读写数据库）
+    文件：策略文件 YAML；会员名单、参保名单、补助申请 CSV（UTF-8）或 XLSX；输出 CSV、JSON 或 XLSX
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.bulk import calculate_files, collector_paused
     from claims.engine import ValueNotInForce
     from claims.policy import read_policy
@@ -58,7 +63,12 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
 @click.option("-o", "--out", "out", default="demo-output", show_default=True, type=click.Path(),
               help="演示输出文件夹。")
 def demo(out: str) -> None:
-    """Run the whole flow on examples/ into one folder and print where each file is."""
+    """用 examples/ 中的示例跑完整个流程，输出到一个文件夹并列出每个文件。
+
+    \b
+    角色：任何人（无需 --user）
+    文件：无；读取本仓库的 examples/
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.demo import run_demo
 
     try:

@@ -13,7 +13,7 @@ from claims.cli.root import main
 
 @main.group("export")
 def export_group() -> None:
-    """Files for finance and members: payout workbook, bank file, notice letters."""
+    """给财务和会员的文件：发放表、银行文件、补助通知书。"""
 
 
 @export_group.command("payouts")
@@ -22,7 +22,12 @@ def export_group() -> None:
 @click.option("--by-unit", is_flag=True, help="另外为每个单位生成一张工作表。")
 @click.pass_context
 def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit: bool) -> None:
-    """The payout workbook: summary with control totals, one row per approved claim, claims lacking an account."""
+    """发放表：汇总与控制数、每件已通过申请一行、缺银行账号的申请。
+
+    \b
+    角色：财务（finance）
+    文件：写出 XLSX（-o）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from exports.commands import export_payouts
 
     with _work(ctx) as session:
@@ -34,7 +39,12 @@ def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit:
 @click.option("-o", "--out", required=True, type=click.Path(), help="银行批量转账 CSV 文件。")
 @click.pass_context
 def export_bank_command(ctx: click.Context, batch_id: int, out: str) -> None:
-    """The bank transfer file (account, name, amount, memo); prints the count and control total."""
+    """银行批量转账文件（账号、户名、金额、附言），输出笔数和控制总额。
+
+    \b
+    角色：财务（finance）
+    文件：写出 CSV（-o）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from exports.commands import export_bank
 
     with _work(ctx) as session:
@@ -51,7 +61,12 @@ def export_bank_command(ctx: click.Context, batch_id: int, out: str) -> None:
 @click.pass_context
 def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int,
                            unit: str | None) -> None:
-    """A4 notice letters in Chinese, one per decided claim, grouped by unit."""
+    """中文 A4 补助通知书，每件已决定的申请一份，按单位排列。
+
+    \b
+    角色：财务（finance）
+    文件：写出 PDF（-o）；分文件时为文件夹
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from exports.commands import export_letters
     from exports.fonts import FontError
 

@@ -18,7 +18,12 @@ from claims.problems import ProblemsFound
 @click.option("--errors-out", type=click.Path(), help="有错误时，把原始各行加一列中文错误说明写入此 XLSX 文件。")
 @click.pass_context
 def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | None, errors_out: str | None) -> None:
-    """Import members, enrollments or claims: the whole file or nothing; the same file twice changes nothing."""
+    """导入会员名单、参保名单或补助申请：整个文件全部导入或全部不导入；同一文件导入两次不改变任何内容。
+
+    \b
+    角色：经办员（clerk）
+    文件：CSV（UTF-8）或 XLSX；参保名单须同时给出策略文件（--policy）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.policy import read_policy
     from claims.workflow.imports import KIND_NAMES, import_file, write_errors_workbook
 

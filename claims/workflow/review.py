@@ -71,6 +71,8 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
     rows = []
     for claim_id in sorted(lines_by_claim):
         claim, lines = claims[claim_id], lines_by_claim[claim_id]
+        if claim.state != "calculated" or claim.batch_id != batch_id:
+            continue  # already decided one at a time, or moved to another batch: nothing left to review here
         member = members[claim.member_id]
         per_item = {code: Decimal("0.00") for code in items}
         for line in lines:
@@ -102,6 +104,8 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str, p
     require(session, user, "read")
     batch = get_batch(session, batch_id)
     header, rows = _rows(session, batch_id)
+    if not rows:
+        raise Refusal("NOTHING_TO_REVIEW", f"批次 {batch_id} 没有待审核（已计算）的申请，无需导出审核表")
     book = Workbook(write_only=True)
     money = NamedStyle("money", number_format="#,##0.00")
     wrap = NamedStyle("wrap", alignment=Alignment(wrap_text=True, vertical="top"))
