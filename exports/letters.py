@@ -29,6 +29,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from claims.engine.explain import stored_step_text
 from claims.engine.reasons import Reason
 from claims.money import ZERO
 from claims.policy.schema import EVENT_TYPE_NAMES
@@ -123,7 +124,7 @@ def letter_story(claim: PayoutClaim, data: PayoutData, balances: list[tuple[str,
         story.append(_p(f"不予补助的理由：{row.decision_note or '见审核意见'}", styles.body))
     lines = [["保障项目", "补助项目", "金额（元）", "计算说明"]]
     for line in claim.lines:
-        text = "".join(step["text"] for step in line.explanation["steps"])
+        text = "".join(stored_step_text(step) for step in line.explanation["steps"])
         if line.reason and Reason(line.reason).text not in text:
             text += Reason(line.reason).text + "。"
         lines.append([_in_cell(names.get(line.item, "整件申请"), styles.cell, width * 0.18),

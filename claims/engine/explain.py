@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -155,3 +156,27 @@ def explanation_text_json(explanation: Explanation) -> str:
         "item_cap_before": explanation.item_cap_before, "item_cap_after": explanation.item_cap_after,
         "scheme_cap_before": explanation.scheme_cap_before, "scheme_cap_after": explanation.scheme_cap_after,
     }, ensure_ascii=False, default=_encode)
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _decoded(value: Any) -> Any:
+    """A stored (JSON) value back as the engine had it, as far as rendering needs: decimals as Decimal."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return Decimal(value)
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decoded(v) for k, v in value.items()}
+    return value
+
+
+def stored_step_text(step: dict) -> str:
+    """A stored step's sentence, rendered again from its values with today's wording (so explanations
+    stored before a wording or rounding fix read right); the stored text when it cannot be."""
+    try:
+        return render_step(Step(step["step"], _decoded(step.get("values") or {}), step.get("reference"),
+                                step.get("effective")))
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError):
+        return step.get("text", "")

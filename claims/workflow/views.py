@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from claims.engine.explain import stored_step_text
 from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.store.models import Adjustment, Batch, ClaimRow, MemberRow, ResultLineRow
@@ -81,7 +82,7 @@ def claim_explanation(session: Session, user: str, claim_id: str) -> str:
                  if line.item else "整件申请")
         reason = f"（{Reason(line.reason).text}）" if line.reason else ""
         out.append(f"● {title}：{_yuan(line.amount_fen)} 元{reason}  [批次 {line.batch_id}]")
-        out.append("  " + cn_dates_in("".join(step["text"] for step in explanation["steps"])))
+        out.append("  " + cn_dates_in("".join(stored_step_text(step) for step in explanation["steps"])))
     return "\n".join(out)
 
 

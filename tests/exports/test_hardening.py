@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import zipfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -325,3 +325,33 @@ def test_letters_embed_the_bundled_font_when_the_machine_has_none(store, tmp_pat
     assert embedded and all(has for has, _ in embedded)
     assert any("WenQuanYi" in name or "Micro" in name for _, name in embedded), embedded
     assert "职工医疗互助保障补助通知书" in page.extract_text().replace(" ", "")
+
+
+def test_every_explanation_of_the_examples_adds_up_to_what_is_paid():
+    from tests.conftest import POLICIES, ROOT
+
+    done = subprocess.run([sys.executable, "-m", "claims.cli", "calculate", "--policy", POLICIES / "hangzhou.yaml",
+                           "--members", ROOT / "examples" / "members.xlsx", "--enrollments",
+                           ROOT / "examples" / "enrollments.xlsx", "--claims", ROOT / "examples" / "claims.xlsx",
+                           "--format", "json"], capture_output=True, text=True, check=True)
+    import json
+
+    def money(text):
+        return Decimal(text.replace(",", ""))
+
+    checked = 0
+    for line in json.loads(done.stdout)["lines"]:
+        for sentence in line["explanation_text"].split("。"):
+            if "按档补助" not in sentence:
+                continue
+            parts = [money(x) for x in re.findall(r"= ([\d,.]+) 元", sentence)]
+            total = money(re.search(r"合计 ([\d,.]+) 元", sentence).group(1))
+            paid = money(re.search(r"补助 ([\d,.]+) 元$", sentence).group(1))
+            shares = int((re.search(r"× (\d+) 份", sentence) or [None, "1"])[1])
+            # the parts shown add up to the total shown (exactly, or shown exactly and then rounded 四舍五入)
+            assert sum(parts) == total or sum(parts).quantize(Decimal("0.01"), ROUND_HALF_UP) == total, sentence
+            assert total * shares == paid, sentence
+            capped = re.search(r"实补 ([\d,.]+) 元", line["explanation_text"])
+            assert (money(capped.group(1)) if capped else paid) == Decimal(line["amount"]), line["explanation_text"]
+            checked += 1
+    assert checked > 20
