@@ -37,7 +37,7 @@ from claims.workflow.payouts import Balances, PayoutClaim, PayoutData, mask_id
 from exports.fonts import FontChoice, choose_font
 from exports.rmb import uppercase_rmb
 from exports.safety import atomic_output
-from exports.words import break_lines, cn_date, cn_dates_in, level_name
+from exports.words import beijing_today, break_lines, cn_date, cn_dates_in, level_name
 
 TITLE = "职工医疗互助保障补助通知书"
 
@@ -221,7 +221,7 @@ def write_letters(data: PayoutData, claims: Iterable[PayoutClaim], balances: Bal
     Each letter's pages are numbered on their own (第 1 页，共 2 页)."""
     font = choose_font()
     styles = LetterStyles(font)
-    issued = issued or date.today()
+    issued = issued or beijing_today()
     story: list = []
     for index, claim in enumerate(claims):
         if index:

@@ -72,7 +72,8 @@ def _write_text(rows: list, fmt: str, handle: IO[str]) -> None:
     if fmt == "csv":
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        writer.writerows([[csv_text(cell) for cell in row] for row in rows])  # ids from outside: never a formula
+        # the ids came from outside: never a formula; codes, amounts and reasons are our own and stay as they are
+        writer.writerows([[csv_text(row[0]), csv_text(row[1]), *row[2:]] for row in rows])
     else:
         _dump_json(rows, handle)
 

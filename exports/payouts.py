@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from claims.money import ZERO
 from claims.workflow.payouts import PayoutClaim, PayoutData, mask_id
 from exports.safety import atomic_output, sheet_title, text_cell
-from exports.words import cn_date
+from exports.words import beijing_today, cn_date
 
 MONEY_FORMAT = "#,##0.00"
 NO_ACCOUNT = "（无银行账号）"
@@ -123,7 +123,7 @@ def write_payouts(data: PayoutData, out: str | Path, by_unit: bool = False, issu
     """Write the workbook; returns the control figures it shows."""
     book = Workbook(write_only=True)
     styles = _Styles(book)
-    _summary_sheet(book, styles, data, issued or date.today())
+    _summary_sheet(book, styles, data, issued or beijing_today())
     _detail_sheet(book, styles, "明细", data, data.claims, step)
     without = [c for c in data.claims if not c.has_account and c.total > 0]
     _detail_sheet(book, styles, "待补银行账号", data, without, lambda: None)

@@ -117,3 +117,8 @@ _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 def cn_dates_in(text: str) -> str:
     """Every ISO date in ``text`` (stored explanations say 2025-06-10) written 2025年6月10日."""
     return _ISO_DATE.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", text)
+
+
+def beijing_today() -> date:
+    """Today's date in Beijing (the date printed on letters and payout lists), whatever the machine's zone."""
+    return datetime.now(BEIJING).date()
