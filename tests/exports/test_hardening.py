@@ -355,3 +355,19 @@ def test_every_explanation_of_the_examples_adds_up_to_what_is_paid():
             assert (money(capped.group(1)) if capped else paid) == Decimal(line["amount"]), line["explanation_text"]
             checked += 1
     assert checked > 20
+
+
+def test_payout_summary_prints_with_signature_rows(store, tmp_path):
+    add_users(store)
+    import_folder(store, FOLDER, "hangzhou")
+    batch_id = batch_and_approve(store, "hangzhou")
+    out = tmp_path / "payouts.xlsx"
+    with store.session() as s:
+        export_payouts(s, batch_id, out, FINANCE, False, quiet)
+    sheet = load_workbook(out)["汇总"]
+    labels = [row[0] for row in sheet.iter_rows(values_only=True) if row and row[0]]
+    assert [label for label in labels if "签字" in label] == ["制表（签字）：", "复核（签字）：", "审批（签字）："]
+    assert labels.index("制表（签字）：") > labels.index("补助为零（仅通知，不发放）")  # below the control figures
+    assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    wrapped = [c for row in sheet.iter_rows() for c in row if c.value and "待补后另行发放" in str(c.value)]
+    assert wrapped and wrapped[0].alignment.wrap_text  # the long label wraps instead of being cut
