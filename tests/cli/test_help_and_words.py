@@ -61,3 +61,9 @@ def test_a_broken_review_sheet_is_refused_with_a_code_and_no_traceback(tmp_path)
     done = run(tmp_path, "--user", "乙", "review", "import", str(broken))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "[REVIEW_UNREADABLE]" in done.stderr and "审核表.xlsx" in done.stderr
+
+
+def test_a_missing_policy_names_the_path_it_tried(tmp_path):
+    done = run(tmp_path, "policy", "check", "policies/hangzhou.yaml")
+    assert done.returncode == 2 and "[POLICY_NOT_FOUND]" in done.stderr
+    assert str(tmp_path / "policies" / "hangzhou.yaml") in done.stderr
