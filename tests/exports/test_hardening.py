@@ -61,6 +61,14 @@ def hostile_batch(store):
     return batch_and_approve(store, "hangzhou")
 
 
+@pytest.fixture
+def approved(store):
+    """The scenario imported, calculated and every claim approved; the batch id."""
+    add_users(store)
+    import_folder(store, FOLDER, "hangzhou")
+    return batch_and_approve(store, "hangzhou")
+
+
 # ---- formula injection -----------------------------------------------------------------------------------
 
 def test_csv_text_follows_the_owasp_rules():
@@ -259,10 +267,8 @@ def test_display_width_aligns_chinese():
 
 # ---- letters ---------------------------------------------------------------------------------------------
 
-def test_letters_numbered_per_letter_with_the_service_center_and_chinese_line_breaks(store, tmp_path):
-    add_users(store)
-    import_folder(store, FOLDER, "hangzhou")
-    batch_id = batch_and_approve(store, "hangzhou")
+def test_letters_numbered_per_letter_with_the_service_center_and_chinese_line_breaks(store, approved, tmp_path):
+    batch_id = approved
     out = tmp_path / "letters.pdf"
     with store.session() as s:
         written = export_letters(s, batch_id, out, FINANCE, None, quiet)
@@ -284,10 +290,8 @@ def test_letters_numbered_per_letter_with_the_service_center_and_chinese_line_br
     assert text.count("咨询电话：0571-85171234") == 4 and text.count("杭州市上城区解放路") == 4  # once a letter
 
 
-def test_letters_of_one_unit(store, tmp_path):
-    add_users(store)
-    import_folder(store, FOLDER, "hangzhou")
-    batch_id = batch_and_approve(store, "hangzhou")
+def test_letters_of_one_unit(store, approved, tmp_path):
+    batch_id = approved
     with store.session() as s:
         unit = s.get(MemberRow, "HZ001").unit
         written = export_letters(s, batch_id, tmp_path / "one.pdf", FINANCE, None, quiet, unit=unit)
@@ -298,14 +302,12 @@ def test_letters_of_one_unit(store, tmp_path):
     assert not (tmp_path / "none.pdf").exists()
 
 
-def test_letters_embed_the_bundled_font_when_the_machine_has_none(store, tmp_path, monkeypatch):
+def test_letters_embed_the_bundled_font_when_the_machine_has_none(store, approved, tmp_path, monkeypatch):
     monkeypatch.setattr(fonts, "CANDIDATES", ())
     monkeypatch.setattr(fonts, "_fontconfig_candidates", lambda: [])
     monkeypatch.delenv("CLAIMS_FONT", raising=False)
     fonts.reset_font_choice()
-    add_users(store)
-    import_folder(store, FOLDER, "hangzhou")
-    batch_id = batch_and_approve(store, "hangzhou")
+    batch_id = approved
     out = tmp_path / "letters.pdf"
     try:
         with store.session() as s:
@@ -357,10 +359,8 @@ def test_every_explanation_of_the_examples_adds_up_to_what_is_paid():
     assert checked > 20
 
 
-def test_payout_summary_prints_with_signature_rows(store, tmp_path):
-    add_users(store)
-    import_folder(store, FOLDER, "hangzhou")
-    batch_id = batch_and_approve(store, "hangzhou")
+def test_payout_summary_prints_with_signature_rows(store, approved, tmp_path):
+    batch_id = approved
     out = tmp_path / "payouts.xlsx"
     with store.session() as s:
         export_payouts(s, batch_id, out, FINANCE, False, quiet)
