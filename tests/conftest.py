@@ -17,6 +17,25 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_keys(tmp_path_factory):
+    """The installation's keys (audit-log HMAC key, signing key) in a folder of the test session, never the
+    tester's own; subprocesses inherit it through the environment."""
+    import os
+
+    from claims.audit.keys import KEY_DIR_ENV, ensure_keys
+
+    folder = tmp_path_factory.mktemp("keys")
+    previous = os.environ.get(KEY_DIR_ENV)
+    os.environ[KEY_DIR_ENV] = str(folder)
+    ensure_keys(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(KEY_DIR_ENV, None)
+    else:
+        os.environ[KEY_DIR_ENV] = previous
+
+
 @pytest.fixture(scope="session")
 def hangzhou():
     return read_policy(POLICIES / "hangzhou.yaml").policy

@@ -22,16 +22,24 @@ def db_init(ctx: click.Context) -> None:
     角色：任何人（无需 --user）
     文件：无；数据库地址来自 --db 或 CLAIMS_DB
     退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
-    from claims.store.database import current_revision, init_database
+    from claims.audit.keys import key_dir
+    from claims.store.database import current_revision
+    from claims.workflow.audit_log import prepare_keys_and_log
 
     before = current_revision(ctx.obj["db"])
-    revision = init_database(ctx.obj["db"])
+    revision, created, migrated = prepare_keys_and_log(ctx.obj["db"], _work(ctx))
     if before is None:
         click.echo(f"已新建数据库 {ctx.obj['db']}（迁移版本 {revision}）")
     elif before != revision:
         click.echo(f"数据库 {ctx.obj['db']} 已从迁移版本 {before} 升级到 {revision}")
     else:
         click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}），无需改动")
+    for path in created:
+        click.echo(f"已生成密钥文件 {path}（仅本人可读写）；请备份并妥善保管，不要放进数据库或与数据库放在一起")
+    if not created:
+        click.echo(f"使用密钥文件夹 {key_dir()}")
+    if migrated:
+        click.echo(f"审计日志 {migrated} 条记录已核对并迁移为加密钥链（记入审计日志 audit.rekey）")
 
 
 @main.group()

@@ -25,6 +25,8 @@ PERMISSIONS = {
     "export": {"finance"},
     "mark_paid": {"finance"},
     "manage_users": {"clerk"},
+    "publish_policy": {"clerk"},
+    "approve_policy": {"reviewer"},
     "read": set(ROLES),
     "audit": set(ROLES),
 }

@@ -29,10 +29,12 @@ def batch_table(session: Session, user: str, period: int | None) -> str:
     if period is not None:
         query = query.where(Batch.period == period)
     rows = [[b.id, b.period, "更正" if b.kind == "correction" else "常规", "已支付" if b.state == "paid" else "已计算",
-             b.claim_count, b.line_count, _yuan(b.total_fen), b.name] for b in session.scalars(query)]
+             b.claim_count, b.line_count, _yuan(b.total_fen), b.policy_version_id or "文件", b.name]
+            for b in session.scalars(query)]
     if not rows:
         return "还没有批次。"
-    return "\n".join(table(["批次", "互助期", "类型", "状态", "申请数", "结果行", "合计（元）", "名称"], rows, ">><<>>><"))
+    return "\n".join(table(["批次", "互助期", "类型", "状态", "申请数", "结果行", "合计（元）", "策略版本", "名称"], rows,
+                           ">><<>>><<"))
 
 
 def _names(batch: Batch) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
@@ -53,7 +55,8 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
     states = Counter(session.scalars(select(ClaimRow.state).where(ClaimRow.batch_id == batch_id)))
     out = [f"批次 {b.id}：{b.name}（{'更正批次' if b.kind == 'correction' else '常规批次'}，{b.period} 年度）",
            f"创建：{b.created_by}，{beijing_text(b.created_at)}；引擎版本 {b.engine_version}",
-           f"策略：{b.policy_name}（sha256 {b.policy_sha256}）",
+           f"策略：{b.policy_name}（sha256 {b.policy_sha256}）"
+           + ("" if b.policy_version_id else "；不是已批准的策略版本（用 --policy 指定的文件）"),
            f"{b.claim_count} 件申请，{b.line_count} 行结果，合计 {_yuan(b.total_fen)} 元"]
     out += ["  " + row + " 元" for row in table(["", ""], [[name, _yuan(fen)] for name, fen in per_item.items()], "<>")[1:]]
     if states:

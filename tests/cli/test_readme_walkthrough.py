@@ -61,6 +61,7 @@ def test_the_readme_walkthrough_runs_verbatim(tmp_path):
                       encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_")}
     env["TMPDIR"] = str(tmp_path)  # mktemp -d makes the empty folder inside pytest's own temporary folder
+    env["CLAIMS_KEY_DIR"] = str(tmp_path / "keys")  # the audit keys db init creates, not in the real home
     venv_bin = Path(sys.executable).parent
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"  # as `make .venv/.installed` leaves it
     done = subprocess.run(["bash", str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
