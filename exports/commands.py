@@ -101,10 +101,18 @@ def _why_nothing(selection) -> str:
 
 
 def export_letters(session: Session, batch_id: int, out: Path, user: str, split_by: str | None, say: Say,
-                   workers: int = 1) -> Written:
+                   workers: int = 1, unit: str | None = None) -> Written:
     data = payout_data(session, batch_id, user, ("approved", "paid", "refused"))
     if not data.claims:
         raise Refusal("NOTHING_DECIDED", f"批次 {batch_id} 没有已通过或不予补助的申请，无通知书可出")
+    if unit is not None:  # one grassroots union's letters only
+        units = sorted({c.member.unit for c in data.claims})
+        data.claims = [c for c in data.claims if c.member.unit == unit.strip()]
+        if not data.claims:
+            raise Refusal("UNIT_UNKNOWN", f"批次 {batch_id} 中没有单位“{unit}”的已决定申请；该批次的单位有："
+                          + "、".join(units[:20]) + ("……" if len(units) > 20 else ""))
+    if not (data.policy.scheme.telephone and data.policy.scheme.address):
+        say("提示：策略文件未写服务中心的电话或地址（scheme.telephone、scheme.address），通知书上只能请会员向基层工会询问")
     font = choose_font()
     if font.warning:
         say(font.warning)

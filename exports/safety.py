@@ -46,9 +46,9 @@ def text_cell(sheet, value, style=None):
 
 def safe_cells(sheet, values: Iterable) -> list:
     """A row for ``sheet.append``: every string written as text (cells already made pass through)."""
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import Cell
 
-    return [value if isinstance(value, WriteOnlyCell) else text_cell(sheet, value) for value in values]
+    return [value if isinstance(value, Cell) else text_cell(sheet, value) for value in values]
 
 
 def set_text(cell, value) -> None:
@@ -109,3 +109,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def page_setup(sheet, header_row: int | None) -> None:
+    """Print set-up for a sheet a person prints: landscape A4 fitted to the page width (as many pages
+    down as needed), the header row repeated on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_row:
+        sheet.print_title_rows = f"{header_row}:{header_row}"

@@ -35,15 +35,19 @@ from claims.problems import ProblemsFound
 def calculate(policy_file: str, members: str, enrollments: str, claims_file: str | None,
               settlements_file: str | None, mapping_file: str | None, out: str, fmt: str | None,
               workers: int, stream: bool, partitions: int | None) -> None:
-    """Calculate every claim statelessly and write one row per result line (SPEC §5).
+    """不经数据库直接计算每件申请，每个结果行输出一行（SPEC §5）。
 
     补助申请用 --claims 给出，或用 --settlements 给出医保结算清单（免申即享，按 --mapping 映射；
-    非会员和不在补助范围的医疗类别跳过并计数）。任何角色均可运行，不读写数据库。
-    退出码：0 完成，2 输入有误（逐项列出 文件:行:列）。"""
+    非会员和不在补助范围的医疗类别跳过并计数）。
+
+    \b
+    角色：任何人（不读写数据库）
+    文件：策略文件 YAML；会员名单、参保名单、补助申请或医保结算清单 CSV（UTF-8 或 GBK）或 XLSX；输出 CSV、JSON 或 XLSX
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.bulk import calculate_files, collector_paused
     from claims.engine import ValueNotInForce
     from claims.policy import read_policy
-    from exports.lines import contract_row, json_record, write_rows
+    from exports.lines import contract_row, json_record, policy_names, write_rows
 
     fmt = fmt or (Path(out).suffix.lstrip(".").lower() if out != "-" else "csv")
     if fmt not in ("csv", "json", "xlsx"):
@@ -82,7 +86,7 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     except ValueNotInForce as error:
         click.echo(f"{policy_file}: [POLICY_VALUE_NOT_IN_FORCE] {error}", err=True)
         sys.exit(2)
-    total = write_rows(rows, fmt, out, sys.stdout)
+    total = write_rows(rows, fmt, out, sys.stdout, policy_names(loaded.policy))
     paid_claims = len({row[0] if fmt == "csv" else row["claim_id"] for row in rows
                        if (row[5] if fmt == "csv" else row["amount"]) != "0.00"})
     click.echo(f"已计算 {claims_count} 件申请，{len(rows)} 行结果，{paid_claims} 件有补助，"
@@ -135,7 +139,12 @@ def _calculate_stream(policy_file: str, members: Path, enrollments: Path, claims
 @click.option("-o", "--out", "out", default="demo-output", show_default=True, type=click.Path(),
               help="演示输出文件夹。")
 def demo(out: str) -> None:
-    """Run the whole flow on examples/ into one folder and print where each file is."""
+    """用 examples/ 中的示例跑完整个流程，输出到一个文件夹并列出每个文件。
+
+    \b
+    角色：任何人（无需 --user）
+    文件：无；读取本仓库的 examples/
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.demo import run_demo
 
     try:

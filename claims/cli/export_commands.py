@@ -13,7 +13,7 @@ from claims.cli.root import main
 
 @main.group("export")
 def export_group() -> None:
-    """Files for finance and members: payout workbook, bank file, notice letters."""
+    """给财务和会员的文件：发放表、银行文件、补助通知书。"""
 
 
 @export_group.command("payouts")
@@ -23,7 +23,12 @@ def export_group() -> None:
 @click.option("--reexport", is_flag=True, help="重新导出：包括已导出过的申请；文件名和导出记录标明“重新导出”。")
 @click.pass_context
 def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit: bool, reexport: bool) -> None:
-    """The payout workbook: summary with control totals, one row per approved claim, claims lacking an account."""
+    """发放表：汇总与控制数、每件已通过申请一行、缺银行账号的申请。只含已通过、未支付、尚未导出过的申请（--reexport 除外）。
+
+    \b
+    角色：财务（finance）
+    文件：写出 XLSX（-o）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from exports.commands import export_payouts
 
     with _work(ctx) as session:
@@ -43,10 +48,14 @@ def export_payouts_command(ctx: click.Context, batch_id: int, out: str, by_unit:
 @click.pass_context
 def export_bank_command(ctx: click.Context, batch_id: int, out: str, template: str, encoding: str | None,
                         reexport: bool) -> None:
-    """The bank transfer file (account, name, amount, memo, 开户行); prints the count and control total.
+    """银行批量转账文件（账号、户名、金额、附言、开户行），输出笔数和控制总额。
 
-    列入：已通过、尚未发出的申请，以及上次转账失败且会员账号已更正的申请；每人一笔。
-    没有可付款项时拒绝。财务（finance）可运行。退出码：0 完成，1 拒绝（无可付款项、角色不符），2 模板或编码有误。"""
+    列入：已通过、尚未发出的申请，以及上次转账失败且会员账号已更正的申请；每人一笔。没有可付款项时拒绝。
+
+    \b
+    角色：财务（finance）
+    文件：写出 CSV 或 XLSX（按 --template）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from exports.commands import export_bank
 
     with _work(ctx) as session:
@@ -59,15 +68,22 @@ def export_bank_command(ctx: click.Context, batch_id: int, out: str, template: s
 @click.option("--split-by", type=click.Choice(["unit", "member"]), help="按单位或按会员分成多个 PDF。")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="分文件时并行生成的进程数。")
+@click.option("--unit", help="只生成这个单位（基层工会）的通知书，名称须与会员名单中的单位完全一致。")
 @click.pass_context
-def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int) -> None:
-    """A4 notice letters in Chinese, one per decided claim, grouped by unit."""
+def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by: str | None, workers: int,
+                           unit: str | None) -> None:
+    """中文 A4 补助通知书，每件已决定的申请一份，按单位排列。
+
+    \b
+    角色：财务（finance）
+    文件：写出 PDF（-o）；分文件时为文件夹
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from exports.commands import export_letters
     from exports.fonts import FontError
 
     try:
         with _work(ctx) as session:
-            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo, workers)
+            export_letters(session, batch_id, Path(out), ctx.obj["user"], split_by, click.echo, workers, unit)
     except FontError as error:
         click.echo(str(error), err=True)
         sys.exit(2)

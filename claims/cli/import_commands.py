@@ -24,11 +24,15 @@ from claims.problems import ProblemsFound
 @click.pass_context
 def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | None, errors_out: str | None,
                    mapping_file: str | None, unmatched_out: str | None) -> None:
-    """Import members, enrollments or claims: the whole file or nothing; the same file twice changes nothing.
+    """导入会员名单、参保名单、补助申请或医保结算清单：整个文件全部导入或全部不导入；同一文件导入两次不改变任何内容。
 
     settlements：医保结算清单（免申即享），按身份证号（certno）匹配会员，申请编号为 setl_id；
     非会员和医疗类别不在补助范围的行跳过并计数；医保冲销的结算在支付前撤回、支付后转为追回。
-    经办员（clerk）可运行。接受 CSV（UTF-8）或 XLSX。退出码：0 完成，1 拒绝，2 文件有误（未导入任何一行）。"""
+
+    \b
+    角色：经办员（clerk）
+    文件：CSV（UTF-8 或 GBK）或 XLSX；参保名单可用 --policy 指定策略文件（默认用已批准的版本）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     if kind == "settlements":
         _import_settlements(ctx, file, mapping_file, unmatched_out, errors_out)
         return

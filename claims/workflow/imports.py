@@ -306,6 +306,8 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    from exports.safety import atomic_output
+
     by_row: dict[int, list[str]] = {}
     bad_cells: dict[int, set[str]] = {}
     for problem in result.problems:
@@ -353,7 +355,8 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
                          + [cell("；".join(messages), "note")])
         else:
             sheet.append([cell(c) for c in padded])
-    book.save(out)
+    with atomic_output(out) as temporary:  # whole or not at all
+        book.save(temporary)
 
 
 def _letter(index: int) -> str:

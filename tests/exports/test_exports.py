@@ -120,6 +120,7 @@ def test_a_letter_page_renders(store, paid_batch, tmp_path):
 def test_without_a_cjk_font_letters_fall_back_with_a_warning(store, paid_batch, tmp_path, monkeypatch):
     monkeypatch.setattr(fonts, "CANDIDATES", ())
     monkeypatch.setattr(fonts, "_fontconfig_candidates", lambda: [])
+    monkeypatch.setattr(fonts, "_bundled", lambda: [])  # as if the font wheel were missing
     monkeypatch.delenv("CLAIMS_FONT", raising=False)
     fonts.reset_font_choice()
     said = []
