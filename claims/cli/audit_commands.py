@@ -154,13 +154,14 @@ def _break(seq: int, code: str, message: str):
 @click.option("-o", "--out", type=click.Path(), help="把检查点写入此文件（JSON）。")
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, out: str | None) -> None:
-    """Print (and with -o save) a signed checkpoint of the audit log's head: count and last HMAC.
+    """出具审计日志检查点：记录条数和最后一条的校验值，用服务中心私钥签名。
+
+    审计员打印或保存它，以后用 claims audit verify-log --checkpoint 文件 核对；日志有问题时拒绝出具。
 
     \b
-    出具审计日志检查点：记录条数和最后一条的校验值，用服务中心私钥签名。审计员打印或保存它，
-    以后用 claims audit verify-log --checkpoint 文件 核对。任何角色均可运行；日志有问题时拒绝出具。
-    退出码：0 完成；1 拒绝（日志不完整、缺少密钥）。
-    """
+    角色：任何角色
+    文件：写出检查点 JSON（-o，可省略，只显示）
+    退出码：0 完成；1 拒绝（日志不完整、缺少密钥）。"""
     from claims.audit.checkpoint import checkpoint_bytes, describe, make_checkpoint
     from claims.workflow.users import require
 
@@ -177,13 +178,15 @@ def audit_checkpoint(ctx: click.Context, out: str | None) -> None:
 @audit.command("public-key")
 @click.option("-o", "--out", type=click.Path(), help="把公钥写入此文件（PEM）。")
 def audit_public_key(out: str | None) -> None:
-    """Print (and with -o save) the service center's public key, which auditors use to check signatures.
+    """显示服务中心的签名公钥（PEM）及其指纹。
+
+    服务中心把它交给审计员（当面或另行核对指纹），审计员用它核对复算包（rerun --bundle --public-key）
+    和检查点（verify-log --public-key）。不需要数据库。
 
     \b
-    显示服务中心的签名公钥（PEM）及其指纹。服务中心把它交给审计员（当面或另行核对指纹），
-    审计员用它核对复算包（rerun --bundle --public-key）和检查点（verify-log --public-key）。
-    不需要数据库。退出码：0 完成；1 缺少签名私钥。
-    """
+    角色：任何人
+    文件：写出公钥 PEM（-o，可省略，只显示）
+    退出码：0 完成；1 缺少签名私钥。"""
     from claims.audit.keys import KeyProblem, fingerprint, local_public_key, public_pem
 
     try:

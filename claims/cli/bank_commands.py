@@ -26,7 +26,11 @@ def reconcile_command(ctx: click.Context, batch_id: int, result_file: str, out: 
     成功的转账把其申请标记为已支付；失败的保持未支付并记下银行的原因，列入“待重新发放”表，
     会员账号更正（claims import members）后进入下一个银行文件。回盘与发出的不符（未知账号、金额不同、
     重复行、缺行）时整份拒绝，逐项列出 文件:行:列。打印 发出 = 成功 + 失败（到分）。
-    财务（finance）可运行。接受 CSV 或 XLSX。退出码：0 完成，1 拒绝，2 回盘文件与发出的不符。"""
+
+    \b
+    角色：财务（finance）
+    文件：银行回盘 CSV 或 XLSX；写出对账结果 XLSX（-o，可省略）
+    退出码：0 完成；1 拒绝；2 回盘文件与发出的不符。"""
     from claims.workflow.bank import reconcile
     from exports.reconcile import write_reconciliation
 

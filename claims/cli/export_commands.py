@@ -94,7 +94,12 @@ def export_letters_command(ctx: click.Context, batch_id: int, out: str, split_by
 @click.option("-o", "--out", required=True, type=click.Path(), help="追回清单 XLSX 文件。")
 @click.pass_context
 def export_recoveries_command(ctx: click.Context, batch_id: int | None, out: str) -> None:
-    """追回清单：更正或重算后多付、尚未追回的金额（不给批次号则列出全部）。角色：财务。退出码 0 完成，1 拒绝。"""
+    """追回清单：更正或重算后多付、尚未追回的金额（不给批次号则列出全部）。
+
+    \b
+    角色：财务（finance）
+    文件：写出 XLSX（-o）
+    退出码：0 完成；1 拒绝（已写明原因）。"""
     from claims.workflow.recoveries import export_recoveries
 
     with _work(ctx) as session:

@@ -17,7 +17,12 @@ from claims.cli.root import main
 @click.pass_context
 def audit_ledger(ctx: click.Context, period: int | None) -> None:
     """检查互助期台账：由有效结果行重算每位会员每期的累计数，核对各项上限、天数上限和一次性给付只付一次，
-    并核对每个批次计算时的台账。角色：任何角色（只读）。退出码：0 无问题，1 发现问题（逐条列出），2 输入无效。"""
+    并核对每个批次计算时的台账。
+
+    \b
+    角色：任何角色（只读）
+    文件：无
+    退出码：0 无问题；1 发现问题（逐条列出）；2 输入无效。"""
     from claims.workflow.ledger import check_ledger
     from claims.workflow.users import require
 
@@ -41,7 +46,12 @@ def correction() -> None:
 @correction.command("list")
 @click.pass_context
 def correction_list(ctx: click.Context) -> None:
-    """列出更正批次和重算批次及其状态、补发和追回合计。角色：任何角色。退出码 0。"""
+    """列出更正批次和重算批次及其状态、补发和追回合计。
+
+    \b
+    角色：任何角色（只读）
+    文件：无
+    退出码：0 完成。"""
     from claims.workflow.views import correction_table
 
     with _work(ctx) as session:
@@ -53,8 +63,12 @@ def correction_list(ctx: click.Context) -> None:
 @click.option("--note", default="", help="复核意见。")
 @click.pass_context
 def correction_approve(ctx: click.Context, batch_id: int, note: str) -> None:
-    """复核通过一个更正批次：更正生效，补发可导出发放，追回列入追回清单。角色：审核员，且不能是提出更正的人。
-    退出码：0 完成，1 拒绝（如台账在更正提出后已变动 [LEDGER_STALE]）。"""
+    """复核通过一个更正批次：更正生效，补发可导出发放，追回列入追回清单。
+
+    \b
+    角色：审核员（reviewer），且不能是提出更正的人
+    文件：无
+    退出码：0 完成；1 拒绝（如台账在更正提出后已变动 [LEDGER_STALE]）。"""
     from claims.workflow.corrections import approve_correction
 
     with _work(ctx) as session:
@@ -67,7 +81,12 @@ def correction_approve(ctx: click.Context, batch_id: int, note: str) -> None:
 @click.option("--note", required=True, help="驳回理由（必填）。")
 @click.pass_context
 def correction_reject(ctx: click.Context, batch_id: int, note: str) -> None:
-    """驳回一个更正批次：申请和金额保持原样。角色：审核员，且不能是提出更正的人。退出码：0 完成，1 拒绝。"""
+    """驳回一个更正批次：申请和金额保持原样。
+
+    \b
+    角色：审核员（reviewer），且不能是提出更正的人
+    文件：无
+    退出码：0 完成；1 拒绝。"""
     from claims.workflow.corrections import reject_correction
 
     with _work(ctx) as session:
@@ -80,7 +99,12 @@ def correction_reject(ctx: click.Context, batch_id: int, note: str) -> None:
 @click.option("--note", required=True, help="追回方式和凭证（必填），如“工资代扣 2025年7月”。")
 @click.pass_context
 def correction_recovered(ctx: click.Context, recovery_id: int, note: str) -> None:
-    """登记一笔追回已收回（追回编号见追回清单）。角色：财务。退出码：0 完成，1 拒绝。"""
+    """登记一笔追回已收回（追回编号见追回清单）。
+
+    \b
+    角色：财务（finance）
+    文件：无
+    退出码：0 完成；1 拒绝。"""
     from claims.workflow.payouts import record_recovered
 
     with _work(ctx) as session:
@@ -94,7 +118,11 @@ def correction_recovered(ctx: click.Context, recovery_id: int, note: str) -> Non
 @click.pass_context
 def exports_list(ctx: click.Context, batch_id: int | None) -> None:
     """列出导出记录：发放表、银行文件、追回清单——类型、批次、文件、sha256、笔数、金额、是否重新导出、操作人、时间。
-    角色：任何角色（只读）。退出码 0。"""
+
+    \b
+    角色：任何角色（只读）
+    文件：无
+    退出码：0 完成。"""
     from claims.workflow.views import export_table
 
     with _work(ctx) as session:

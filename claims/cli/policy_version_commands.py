@@ -15,12 +15,15 @@ from claims.cli.policy_commands import policy
               help="自哪个互助期起适用，如 2026；不写则适用于全部互助期，直到有更晚起始的已批准版本。")
 @click.pass_context
 def policy_publish(ctx: click.Context, file: str, note: str, from_period: int | None) -> None:
-    """发布策略文件为新的策略版本，状态“待批准”（经办员）。
+    """发布策略文件为新的策略版本，状态“待批准”。
 
-    Store FILE's text and SHA-256 as a new version with who and when. A file that fails
-    `claims policy check` is refused with every problem located (file:line). The version is used only
-    after another person with the reviewer role approves it.
-    Exit 0 published, 1 refused (role, same text already published), 2 the file is invalid."""
+    保存文件全文和 SHA-256、发布人和时间。未通过 claims policy check 的文件被拒绝，逐条列出 文件:行。
+    须另一位审核员批准后才会使用。
+
+    \b
+    角色：经办员（clerk）
+    文件：策略文件 YAML
+    退出码：0 已发布；1 拒绝（无权限、相同内容已发布）；2 文件有误。"""
     from claims.workflow.policy_versions import publish
 
     with _work(ctx) as session:
@@ -35,10 +38,14 @@ def policy_publish(ctx: click.Context, file: str, note: str, from_period: int | 
 @click.option("--note", default="", help="审核意见（可选）。")
 @click.pass_context
 def policy_approve(ctx: click.Context, version: int, note: str) -> None:
-    """批准一个待批准的策略版本（审核员，且不是发布人）。
+    """批准一个待批准的策略版本。
 
-    From then on, commands without --policy use it for the periods it covers (claims policy list).
-    Recorded in the audit log. Exit 0 approved, 1 refused (role, publisher, not pending)."""
+    此后不带 --policy 的命令在其适用的互助期使用它（见 claims policy list）。记入审计日志。
+
+    \b
+    角色：审核员（reviewer），且不是发布人
+    文件：无
+    退出码：0 已批准；1 拒绝（无权限、发布人本人、不是待批准状态）。"""
     from claims.workflow.policy_versions import approve
 
     with _work(ctx) as session:
@@ -52,10 +59,14 @@ def policy_approve(ctx: click.Context, version: int, note: str) -> None:
 @click.option("--note", default="", help="驳回原因（必填，记入审计日志）。")
 @click.pass_context
 def policy_reject(ctx: click.Context, version: int, note: str) -> None:
-    """驳回一个待批准的策略版本（审核员，且不是发布人）。
+    """驳回一个待批准的策略版本（须写原因）。
 
-    A rejected version is never used. Recorded in the audit log.
-    Exit 0 rejected, 1 refused (role, publisher, not pending, no reason)."""
+    被驳回的版本永不使用。记入审计日志。
+
+    \b
+    角色：审核员（reviewer），且不是发布人
+    文件：无
+    退出码：0 已驳回；1 拒绝（无权限、发布人本人、不是待批准状态、缺少原因）。"""
     from claims.workflow.policy_versions import reject
 
     with _work(ctx) as session:
@@ -66,7 +77,12 @@ def policy_reject(ctx: click.Context, version: int, note: str) -> None:
 @policy.command("list")
 @click.pass_context
 def policy_list(ctx: click.Context) -> None:
-    """列出全部策略版本：状态、适用互助期、发布人与批准人（任何角色）。"""
+    """列出全部策略版本：状态、适用互助期、发布人与批准人。
+
+    \b
+    角色：任何角色（只读）
+    文件：无
+    退出码：0 完成。"""
     from claims.workflow.policy_versions import version_table
 
     with _work(ctx) as session:
@@ -78,7 +94,12 @@ def policy_list(ctx: click.Context) -> None:
 @click.argument("second", type=int)
 @click.pass_context
 def policy_diff(ctx: click.Context, first: int, second: int) -> None:
-    """用中文列出两个策略版本之间变化的参数（比例、限额、病种等），不是逐行文本比较（任何角色）。"""
+    """用中文列出两个策略版本之间变化的参数（比例、限额、病种等），不是逐行文本比较。
+
+    \b
+    角色：任何角色（只读）
+    文件：无
+    退出码：0 完成；1 拒绝（版本不存在）。"""
     from claims.workflow.policy_versions import diff_versions
 
     with _work(ctx) as session:

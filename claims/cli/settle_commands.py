@@ -22,8 +22,12 @@ def batch_auto_approve(ctx: click.Context, batch_id: int, settings_file: str | N
     """自动审核（免申即享）：按设置文件中的规则，以审核员本人名义通过符合条件的申请。
 
     条件：补助合计大于 0 且不超过规定金额、无提示（设置中列出的原因、结算姓名不符）、未经更正或退回重报。
-    其余留在审核队列。每件通过和整批规则都记入审计日志。审核员（reviewer）可运行，且不能是导入申请或
-    创建批次的人。退出码：0 完成，1 拒绝，2 设置文件有误。"""
+    其余留在审核队列。每件通过和整批规则都记入审计日志。审核员不能是导入申请或创建批次的人。
+
+    \b
+    角色：审核员（reviewer）
+    文件：设置文件 YAML（--settings）
+    退出码：0 完成；1 拒绝；2 设置文件有误。"""
     from claims.settings import auto_approve_rule
     from claims.workflow.autoapprove import auto_approve
 
@@ -48,8 +52,12 @@ def batch_auto_approve(ctx: click.Context, batch_id: int, settings_file: str | N
 def export_sms_command(ctx: click.Context, batch_id: int, out: str, settings_file: str | None) -> None:
     """到账短信：每位会员一条，不超过 70 字，只发已到账（已支付）的补助。
 
-    没有手机号的会员另列在 <文件名>-无手机号.csv。财务（finance）可运行。
-    退出码：0 完成，1 拒绝（尚无到账款项、角色不符）。"""
+    没有手机号的会员另列在 <文件名>-无手机号.csv。
+
+    \b
+    角色：财务（finance）
+    文件：写出短信 CSV（-o）
+    退出码：0 完成；1 拒绝（尚无到账款项、角色不符）。"""
     from claims.settings import sms_signature
     from exports.sms import build_messages, write_sms
 
@@ -85,7 +93,10 @@ def report_command(ctx: click.Context, period: int, out: str, policy_file: str |
     """互助期报表：参保人数与互助金收入（按项目、按单位）、申请、补助支出、补助率（补助支出 ÷ 互助金收入）、
     人均补助，附图表；补助支出与各批次已支付合计到分核对。
 
-    任何角色可运行（只读）。退出码：0 完成，1 拒绝（该期无批次且未给 --policy），2 策略文件有误。"""
+    \b
+    角色：任何角色（只读）
+    文件：写出报表 XLSX（-o）；策略文件 YAML（--policy，可省略）
+    退出码：0 完成；1 拒绝（该期无批次且未给 --policy）；2 策略文件有误。"""
     from claims.policy import read_policy
     from claims.workflow.report import period_report
     from exports.report import write_report
