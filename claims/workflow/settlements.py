@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.intake.settlements import (
@@ -34,6 +34,7 @@ from claims.store.models import Adjustment, Batch, ClaimRow, MemberRow, ResultLi
 from claims.workflow import audit_log
 from claims.workflow.batches import _store, get_batch, policy_of
 from claims.workflow.imports import ImportResult, import_parsed
+from claims.workflow.ledger import bump, end_lines, keys_of_claims, lock, new_event
 from claims.workflow.users import require
 
 BEFORE_PAYOUT = ("received", "calculated", "approved", "returned", "refused")
@@ -122,6 +123,8 @@ def _apply_reversals(session: Session, done: Translated, result: ImportResult, u
 
 def withdraw(session: Session, claim: ClaimRow, user: str, row: int, file: str) -> None:
     """Before payout: the claim is withdrawn; its lines stop counting and no export pays it."""
+    keys = keys_of_claims(session, [claim.claim_id])
+    lock(session, keys)
     before = claim.state
     claim.state = "withdrawn"
     claim.decision_note = f"医保结算已冲销（{Path(file).name} 第 {row} 行）"
@@ -129,6 +132,17 @@ def withdraw(session: Session, claim: ClaimRow, user: str, row: int, file: str) 
     audit_log.append(session, user, "settlement.withdraw", "claim", claim.claim_id,
                      {"state_before": before, "batch_id": claim.batch_id, "file": Path(file).name, "row": row},
                      "医保部门冲销了该结算")
+    _lines_ended(session, claim, keys, user, "claim.withdraw", superseded=False)
+
+
+def _lines_ended(session: Session, claim: ClaimRow, keys: set, user: str, event: str, superseded: bool) -> None:
+    """The claim's lines stop being live, and the later claims of the member's period are re-evaluated, as
+    after a return (docs/workflow.md, 台账的一生)."""
+    from claims.workflow.reevaluate import after_lines_ended
+
+    end_lines(session, [claim.claim_id], new_event(session, event, claim.claim_id, user), superseded=superseded)
+    bump(session, keys)
+    after_lines_ended(session, claim, keys, user, "医保结算冲销")
 
 
 def recover_paid(session: Session, claim: ClaimRow, user: str, row: int, file: str) -> int:
@@ -158,14 +172,15 @@ def recover_paid(session: Session, claim: ClaimRow, user: str, row: int, file: s
             session.add(Adjustment(batch_id=batch.id, claim_id=claim.claim_id, member_id=member_id, period=period,
                                    item=item, benefit=benefit, before_fen=fen, after_fen=0, kind="recovery"))
             total += fen
-    session.execute(update(ResultLineRow).where(ResultLineRow.claim_id == claim.claim_id,
-                                                ResultLineRow.current.is_(True)).values(current=False))
+    keys = keys_of_claims(session, [claim.claim_id])
+    lock(session, keys)
     claim.state = "reversed"
     claim.decision_note = f"医保结算已冲销（{Path(file).name} 第 {row} 行），已支付款项待追回"
     session.flush()
     audit_log.append(session, user, "settlement.recover", "claim", claim.claim_id,
                      {"correction_batch": batch.id, "recovery_fen": total, "file": Path(file).name, "row": row},
                      "医保部门冲销了已支付的结算")
+    _lines_ended(session, claim, keys, user, "claim.reverse", superseded=True)
     return total
 
 

@@ -95,6 +95,8 @@ def test_a_reversal_before_payout_withdraws_the_claim(store, tmp_path):
             decide(s, claim_id, "approve", REVIEWER)
         paid = payout_data(s, batch_id, FINANCE)
         assert sorted(c.claim.claim_id for c in paid.claims) == ["A1", "A4"]
+        from claims.workflow.ledger import check_ledger
+        assert check_ledger(s) == []  # the withdrawn claims' lines stopped counting; later claims re-evaluated
 
 
 def test_a_reversal_after_payout_becomes_a_recovery(store, tmp_path):
@@ -115,13 +117,16 @@ def test_a_reversal_after_payout_becomes_a_recovery(store, tmp_path):
     with store.session() as s:
         claim = s.get(ClaimRow, "A1")
         assert claim.state == "reversed"
-        recoveries = {(a.item, a.before_fen, a.after_fen, a.kind) for a in s.scalars(select(Adjustment))}
+        recoveries = {(a.item, a.before_fen, a.after_fen, a.kind) for a in s.scalars(select(Adjustment))
+                      if a.claim_id == "A1"}
         assert recoveries == {("medical", 350000, 0, "recovery"), ("critical", 50000, 0, "recovery")}
         assert not list(s.scalars(select(ResultLineRow).where(ResultLineRow.claim_id == "A1",
                                                                ResultLineRow.current.is_(True))))
         ledger = settled_ledger(s)
         paid = sum(c.item_paid.get("medical", Decimal(0)) for c in ledger.periods.values())
         assert paid == Decimal("3500") + Decimal("13700") + Decimal("13000") - Decimal("3500")
+        from claims.workflow.ledger import check_ledger
+        assert check_ledger(s) == []  # A1's lines stopped counting when it was reversed
     again, _ = load(store, tmp_path / "next.csv")
     assert again.recovered == [] and again.unchanged_reversals == 1
 
