@@ -69,11 +69,13 @@ def test_walkthrough_from_an_empty_folder(tmp_path):
 
     bank = tmp_path / "bank.csv"
     run(tmp_path, "export", "bank", batch_id, "-o", bank, user="张会计")
-    again = run(tmp_path, "export", "bank", batch_id, "-o", tmp_path / "bank2.csv", user="张会计")
-    assert "0 笔，控制总额 0.00 元" in again.stdout  # nothing is paid twice (only the claim lacking an account)
+    again = run(tmp_path, "export", "bank", batch_id, "-o", tmp_path / "bank2.csv", user="张会计", ok=False)
+    # nothing is paid twice: the second file is refused, naming the claim lacking an account and those sent
+    assert again.returncode == 1 and "NOTHING_TO_PAY" in again.stderr and "缺银行账号" in again.stderr
+    assert not (tmp_path / "bank2.csv").exists()
     run(tmp_path, "batch", "mark-paid", batch_id, user="张会计")
     listed = run(tmp_path, "exports", "--batch", batch_id, user="赵审计").stdout
-    assert listed.count("银行文件") == 2 and "bank.csv" in listed
+    assert listed.count("银行文件") == 1 and "bank.csv" in listed
 
     corrected = run(tmp_path, "claim", "correct", "2025-0003", "--set", "self_pay_in_scope=7000.00",
                     "--set", "total_cost=53500.00", "--reason", "医院退回多收费用", user="小王")
@@ -117,7 +119,9 @@ def test_policy_versions_from_the_command_line(tmp_path):
     bad.write_text((POLICIES / "hangzhou.yaml").read_text(encoding="utf-8").replace("rate: 0.50", "rate: 1.5"),
                    encoding="utf-8")
     invalid = run(tmp_path, "policy", "publish", bad, user="小王", ok=False)
-    assert invalid.returncode == 2 and "bad.yaml:41: [POLICY_RATE_RANGE]" in invalid.stderr
+    line = 1 + bad.read_text(encoding="utf-8").splitlines().index(
+        next(t for t in bad.read_text(encoding="utf-8").splitlines() if "rate: 1.5" in t))
+    assert invalid.returncode == 2 and f"bad.yaml:{line}: [POLICY_RATE_RANGE]" in invalid.stderr
 
     run(tmp_path, "policy", "publish", POLICIES / "hangzhou.yaml", user="小王")
     run(tmp_path, "users", "add", "小王", "--role", "reviewer", user="小王")
