@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from claims.workflow import audit_log
+from claims.workflow.access import record_access
 from claims.workflow.errors import Refusal
 from claims.workflow.payouts import Balances, PayoutClaim, payout_data
 from exports.bank import write_bank_file
@@ -42,6 +43,7 @@ def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_uni
     progress.close()
     audit_log.append(session, user, "export.payouts", "batch", batch_id,
                      {"file": out.name, "claims": figures["claims"], "total": str(figures["total"])})
+    record_access(session, user, (c.member.member_id for c in data.claims), "export.payouts", f"批次 {batch_id}，{out.name}")
     say(f"发放表已写入 {out}：{figures['claims']} 件申请，{figures['members']} 人，合计 {figures['total']:,.2f} 元")
     if figures["without_account"]:
         say(f"其中 {figures['without_account']} 件（{figures['without_account_total']:,.2f} 元）缺银行账号，"
@@ -54,6 +56,7 @@ def export_bank(session: Session, batch_id: int, out: Path, user: str, say: Say)
     rows, total, without = write_bank_file(data, out)
     audit_log.append(session, user, "export.bank", "batch", batch_id,
                      {"file": out.name, "rows": rows, "total": str(total), "left_out": [c.claim.claim_id for c in without]})
+    record_access(session, user, (c.member.member_id for c in data.claims), "export.bank", f"批次 {batch_id}，{out.name}")
     say(f"银行文件已写入 {out}：{rows} 笔，控制总额 {total:,.2f} 元")
     for claim in without:
         say(f"  未列入（缺银行账号）：申请 {claim.claim.claim_id} {claim.member.name}（{claim.member.unit}）"
@@ -95,6 +98,7 @@ def export_letters(session: Session, batch_id: int, out: Path, user: str, split_
     written.total = sum((c.total for c in data.claims if c.claim.state != "refused"), Decimal("0.00"))
     audit_log.append(session, user, "export.letters", "batch", batch_id,
                      {"files": len(written.files), "letters": written.count, "pages": written.pages})
+    record_access(session, user, (c.member.member_id for c in data.claims), "export.letters", f"批次 {batch_id}，{out.name}")
     where = out if not split_by else f"{out}（{len(written.files)} 个文件，按{'单位' if split_by == 'unit' else '会员'}分）"
     say(f"通知书已写入 {where}：{written.count} 份，{written.pages} 页，补助合计 {written.total:,.2f} 元；{font.describe()}")
     return written

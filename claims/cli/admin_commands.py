@@ -4,41 +4,167 @@ from __future__ import annotations
 
 import click
 
-from claims.cli.common import _work
+from claims.cli.common import _refuse, _work
 from claims.cli.root import main
+from claims.workflow.errors import InvalidInput
 
 
 @main.group("db")
 def db_group() -> None:
-    """The database (SQLite file by default; any SQLAlchemy URL with --db)."""
+    """数据库（默认 SQLite 文件；--db 可给任意 SQLAlchemy 地址，如 PostgreSQL）。"""
 
 
 @db_group.command("init")
 @click.pass_context
 def db_init(ctx: click.Context) -> None:
-    """Create the database, or upgrade it to the newest schema (migrations)."""
+    """新建数据库，或把它升级到最新结构（迁移）。无需登录。退出码：0 完成，2 地址无效。"""
     from claims.store.database import init_database
 
     revision = init_database(ctx.obj["db"])
     click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}）")
 
 
+def read_secret(from_stdin: bool, prompt: str, confirm: bool) -> str:
+    """A password: from standard input (one per line) or typed twice without echo."""
+    if from_stdin:
+        stream = click.get_text_stream("stdin")
+        first = stream.readline().rstrip("\r\n")
+        second = stream.readline().rstrip("\r\n") if confirm else first
+    else:
+        first = click.prompt(prompt, hide_input=True, default="", show_default=False)
+        second = click.prompt("再输入一次", hide_input=True, default="", show_default=False) if confirm else first
+    if first != second:
+        _refuse(InvalidInput("PASSWORD_MISMATCH", "两次输入的密码不一致"))
+    return first
+
+
 @main.group()
 def users() -> None:
-    """Users and their roles: clerk, reviewer, finance, auditor."""
+    """用户和角色：admin 管理员、clerk 经办员、reviewer 审核员、finance 财务、auditor 审计。
+
+    管理员只管理用户和角色，不办理业务（不能导入、审核、导出）；业务角色不能兼任管理员。"""
 
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["clerk", "reviewer", "finance", "auditor"]),
-              help="clerk 经办员；reviewer 审核员；finance 财务；auditor 审计。")
+@click.option("--role", required=True, type=click.Choice(["admin", "clerk", "reviewer", "finance", "auditor"]),
+              help="admin 管理员；clerk 经办员；reviewer 审核员；finance 财务；auditor 审计。")
+@click.option("--password-stdin", is_flag=True,
+              help="从标准输入读初始密码：第一行密码，第二行再输一次（脚本用）；不加则提示输入两次。")
 @click.pass_context
-def users_add(ctx: click.Context, name: str, role: str) -> None:
-    """Add a user, or give an existing user one more role. The first user of a new database may be
-    added by anyone; later ones by a clerk."""
-    from claims.workflow.users import ROLES, add_user
+def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+    """添加用户（设初始密码），或给已有用户再加一个角色。
+
+    新数据库的第一个用户无需登录，且必须是管理员（--role admin）；之后只有登录的管理员可以添加。
+    密码至少 10 个字符，不能是用户名。退出码：0 完成，1 拒绝（无权限、已存在），2 用户名或密码不合规。"""
+    from claims.workflow.users import ROLES, add_user, check_name
 
     with _work(ctx) as session:
-        user = add_user(session, ctx.obj["user"], name, role)
+        check_name(name)
+        existing = _exists(session, name)
+        password = None if existing else read_secret(password_stdin, f"用户 {name} 的初始密码", True)
+        user = add_user(session, ctx.obj["user"], name, role, password)
         roles = "、".join(ROLES[r] for r in user.role.split(","))
     click.echo(f"用户 {name} 的角色：{roles}")
+
+
+def _exists(session, name: str) -> bool:
+    from claims.store.models import User
+
+    return session.get(User, name) is not None
+
+
+@users.command("passwd")
+@click.argument("name", required=False)
+@click.option("--password-stdin", is_flag=True,
+              help="从标准输入读：改自己的密码时第一行旧密码，再两行新密码；管理员重置他人密码时两行新密码。")
+@click.pass_context
+def users_passwd(ctx: click.Context, name: str | None, password_stdin: bool) -> None:
+    """修改自己的密码（需输入旧密码），或由管理员重置某用户的密码（同时解除锁定）。
+
+    需要登录。退出码：0 完成，1 旧密码错误或无权限，2 新密码不合规。"""
+    from claims.workflow.auth import check_password_of
+    from claims.workflow.users import set_password
+
+    refusal = None
+    with _work(ctx) as session:
+        acting = ctx.obj["user"]
+        if not acting:
+            from claims.workflow.users import require
+
+            require(session, acting, "list_users")
+        target = name or acting
+        if target == acting:
+            old = read_secret(password_stdin, "旧密码", False)
+            refusal = check_password_of(session, acting, old, "cli")
+        if refusal is None:
+            new = read_secret(password_stdin, f"用户 {target} 的新密码", True)
+            set_password(session, acting, target, new)
+    if refusal is not None:
+        _refuse(refusal)
+    click.echo(f"用户 {target} 的密码已修改")
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_context
+def users_disable(ctx: click.Context, name: str) -> None:
+    """停用用户：不能再登录，已有的登录立即失效（历史记录保留）。仅管理员。退出码：0 完成，1 拒绝。"""
+    from claims.workflow.users import set_disabled
+
+    with _work(ctx) as session:
+        set_disabled(session, ctx.obj["user"], name, True)
+    click.echo(f"用户 {name} 已停用")
+
+
+@users.command("enable")
+@click.argument("name")
+@click.pass_context
+def users_enable(ctx: click.Context, name: str) -> None:
+    """重新启用已停用的用户（同时解除锁定）。仅管理员。退出码：0 完成，1 拒绝。"""
+    from claims.workflow.users import set_disabled
+
+    with _work(ctx) as session:
+        set_disabled(session, ctx.obj["user"], name, False)
+    click.echo(f"用户 {name} 已启用")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """列出全部用户：角色、状态（启用、停用、锁定至何时）、最近登录。任何已登录的用户可用。退出码：0，1 未登录。"""
+    from claims.workflow.auth import beijing
+    from claims.workflow.users import list_users, role_names
+
+    with _work(ctx) as session:
+        rows = []
+        now = _now()
+        for user in list_users(session, ctx.obj["user"]):
+            if user.disabled:
+                state = "停用"
+            elif user.locked_until and user.locked_until > now:
+                state = f"锁定至 {beijing(user.locked_until)}"
+            else:
+                state = "启用"
+            last = beijing(user.last_login_at) if user.last_login_at else "从未登录"
+            rows.append((user.name, role_names(user), state, last))
+    click.echo(_table(("用户名", "角色", "状态", "最近登录"), rows))
+
+
+def _now():
+    from claims.workflow.audit_log import now
+
+    return now()
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns aligned by display width (a Chinese character takes two columns)."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    table = [header, *rows]
+    widths = [max(width(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join("  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
+                     for row in table)

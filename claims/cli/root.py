@@ -8,7 +8,9 @@ import click
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="CLAIMS_DB", default="sqlite:///claims.db", show_default=True,
               help="数据库地址（SQLAlchemy URL），也可用环境变量 CLAIMS_DB。")
-@click.option("--user", envvar="CLAIMS_USER", default=None, help="操作人用户名，也可用环境变量 CLAIMS_USER。")
+@click.option("--user", envvar="CLAIMS_USER", default=None,
+              help="本机同时登录了几个用户时，选用其中哪一个（也可用环境变量 CLAIMS_USER）；"
+                   "只能选已经用 claims login 登录的用户，不能代替登录。")
 @click.pass_context
 def main(ctx: click.Context, db: str, user: str | None) -> None:
     """职工医疗互助保障 claim engine（职工医疗互助保障补助计算）.
@@ -16,4 +18,5 @@ def main(ctx: click.Context, db: str, user: str | None) -> None:
     Policies are YAML files (see policies/README.md); every amount is exact to the fen and every
     result line carries its explanation.
     """
-    ctx.obj = {"db": db, "user": user}
+    # "user" is filled in by claims.cli.common._work from a proven login, never from --user itself
+    ctx.obj = {"db": db, "user": None, "chosen_user": user}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.store.models import Adjustment, Batch, ClaimRow, MemberRow, ResultLineRow
+from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch
 from claims.workflow.decisions import STATE_NAMES
 from claims.workflow.errors import Refusal
@@ -52,11 +53,13 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
     return "\n".join(out)
 
 
-def claim_explanation(session: Session, user: str, claim_id: str) -> str:
+def claim_explanation(session: Session, user: str, claim_id: str, what: str = "explain") -> str:
+    """A claim's explanation (it names the member and their diagnoses: the view is recorded)."""
     require(session, user, "read")
     claim = session.get(ClaimRow, claim_id)
     if claim is None:
         raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
+    record_access(session, user, [claim.member_id], what, f"申请 {claim_id}")
     member = session.get(MemberRow, claim.member_id)
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))

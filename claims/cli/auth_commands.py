@@ -1,0 +1,99 @@
+"""`claims login`, `claims logout`, `claims audit access` and `claims serve`."""
+
+from __future__ import annotations
+
+import click
+
+from claims.cli.admin_commands import read_secret
+from claims.cli.audit_commands import audit
+from claims.cli.common import _refuse, _work, chosen_login, forget_login, remember_login
+from claims.cli.root import main
+
+
+@main.command()
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="从标准输入的第一行读密码（脚本用）；不加则提示输入。")
+@click.pass_context
+def login(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """登录：核对密码，在本机保存 8 小时有效的登录凭据（只有本操作系统用户可读的文件，
+    默认 ~/.claims/logins.json，可用环境变量 CLAIMS_TOKEN_FILE 改位置）。
+
+    连续 5 次密码错误锁定 15 分钟。同一台电脑可同时登录几个用户，用 --user 选用其中之一。
+    退出码：0 已登录，1 密码错误、已锁定或已停用。"""
+    from claims.store.models import User
+    from claims.workflow.auth import beijing
+    from claims.workflow.auth import login as check_login
+    from claims.workflow.users import role_names
+
+    chosen_login(ctx.obj["db"], None)  # refuses an unsafe token file before a password is typed
+    password = read_secret(password_stdin, f"用户 {name} 的密码", False)
+    with _work(ctx, authenticate=False) as session:
+        outcome = check_login(session, name, password, "cli")
+        roles = role_names(session.get(User, name)) if outcome.ok else ""
+    if not outcome.ok:
+        _refuse(outcome.refusal)
+    remember_login(ctx.obj["db"], name, outcome.token, outcome.expires_at)
+    click.echo(f"已登录：{name}（{roles}），有效至 {beijing(outcome.expires_at)}")
+
+
+@main.command()
+@click.option("--all", "everyone", is_flag=True, help="退出本机在这个数据库上的全部登录。")
+@click.pass_context
+def logout(ctx: click.Context, everyone: bool) -> None:
+    """退出登录：凭据在数据库中作废，并从本机文件删除。退出码：0 完成，1 没有登录。"""
+    from claims.cli.common import database_key, read_logins
+    from claims.workflow.auth import logout as end_login
+    from claims.workflow.errors import Refusal
+
+    if everyone:
+        entries = [e for e in read_logins() if e["db"] == database_key(ctx.obj["db"])]
+    else:
+        entry = chosen_login(ctx.obj["db"], ctx.obj.get("chosen_user"))
+        entries = [entry] if entry else []
+    if not entries:
+        _refuse(Refusal("NOT_LOGGED_IN", "本机没有登录这个数据库"))
+    with _work(ctx, authenticate=False) as session:
+        for entry in entries:
+            end_login(session, entry["token"])
+    for entry in entries:
+        forget_login(ctx.obj["db"], entry["user"])
+        click.echo(f"已退出：{entry['user']}")
+
+
+@audit.command("access")
+@click.option("--member", "member_id", default=None, help="只列出这位会员（会员编号）的个人信息被查看的记录。")
+@click.pass_context
+def audit_access(ctx: click.Context, member_id: str | None) -> None:
+    """列出工作人员查看会员个人信息（身份证号、银行账号、诊断）的记录：谁、看了谁、何时、看了什么。
+
+    仅审计员。退出码：0 完成，1 未登录或无权限。"""
+    from claims.workflow.access import access_records, access_table
+
+    with _work(ctx) as session:
+        click.echo(access_table(access_records(session, ctx.obj["user"], member_id)))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；对外服务请放在 HTTPS 反向代理之后。")
+@click.option("--port", default=8000, show_default=True, type=int, help="端口。")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """启动网页工作台（uvicorn）：登录页 /login，工作台 /，健康检查 /healthz。
+
+    使用 --db 指定的数据库（默认 SQLite，也可 PostgreSQL）；按 Ctrl+C 停止。退出码：0 正常停止，2 数据库未初始化。"""
+    import uvicorn
+
+    from claims.store.database import NotInitialised, Store, check_initialised
+    from claims.web.app import create_app
+
+    store = Store(ctx.obj["db"])
+    try:
+        check_initialised(store.engine)
+    except NotInitialised as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(2) from None
+    finally:
+        store.dispose()
+    click.echo(f"网页工作台：http://{host}:{port}/ （按 Ctrl+C 停止）")
+    uvicorn.run(create_app(ctx.obj["db"]), host=host, port=port, proxy_headers=True, server_header=False,
+                log_level="warning")
