@@ -13,6 +13,38 @@ from claims.policy import parse_policy, read_policy
 
 pytest_plugins = ["tests.databases"]
 
+
+@pytest.fixture(autouse=True)
+def _isolated_logins(tmp_path_factory, monkeypatch):
+    """Every test keeps its CLI logins in its own token file (never the developer's ~/.claims), and hashes
+    passwords with cheap argon2 parameters in-process (the parameters live in each hash, so the real
+    defaults still verify them; subprocesses hash with the real defaults)."""
+    from argon2 import PasswordHasher
+
+    from claims.workflow import auth
+
+    folder = tmp_path_factory.mktemp("logins")
+    folder.chmod(0o700)
+    monkeypatch.setenv("CLAIMS_TOKEN_FILE", str(folder / "logins.json"))
+    monkeypatch.delenv("CLAIMS_USER", raising=False)
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def cli_login(db_url: str, name: str, password: str | None = None) -> dict[str, str]:
+    """Log ``name`` in the way a person would (``claims login NAME --password-stdin``) and return the
+    environment for running further commands as them (CLAIMS_USER picks this login among several)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.store.helpers import PASSWORD
+
+    env = {**os.environ, "CLAIMS_DB": db_url}
+    done = subprocess.run([sys.executable, "-m", "claims.cli", "login", name, "--password-stdin"],
+                          input=(password or PASSWORD) + "\n", capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {**env, "CLAIMS_USER": name}
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 

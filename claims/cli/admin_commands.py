@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from claims.cli.common import _refuse, _work
+from claims.cli.common import _refuse, _work, aligned_table
 from claims.cli.root import main
 from claims.workflow.errors import InvalidInput
 
@@ -148,23 +148,10 @@ def users_list(ctx: click.Context) -> None:
                 state = "启用"
             last = beijing(user.last_login_at) if user.last_login_at else "从未登录"
             rows.append((user.name, role_names(user), state, last))
-    click.echo(_table(("用户名", "角色", "状态", "最近登录"), rows))
+    click.echo(aligned_table(("用户名", "角色", "状态", "最近登录"), rows))
 
 
 def _now():
     from claims.workflow.audit_log import now
 
     return now()
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """Columns aligned by display width (a Chinese character takes two columns)."""
-    import unicodedata
-
-    def width(text: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-    table = [header, *rows]
-    widths = [max(width(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join("  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
-                     for row in table)

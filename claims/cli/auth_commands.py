@@ -6,7 +6,7 @@ import click
 
 from claims.cli.admin_commands import read_secret
 from claims.cli.audit_commands import audit
-from claims.cli.common import _refuse, _work, chosen_login, forget_login, remember_login
+from claims.cli.common import _refuse, _work, aligned_table, chosen_login, forget_login, remember_login
 from claims.cli.root import main
 
 
@@ -67,10 +67,15 @@ def audit_access(ctx: click.Context, member_id: str | None) -> None:
     """列出工作人员查看会员个人信息（身份证号、银行账号、诊断）的记录：谁、看了谁、何时、看了什么。
 
     仅审计员。退出码：0 完成，1 未登录或无权限。"""
-    from claims.workflow.access import access_records, access_table
+    from claims.workflow.access import access_records, access_rows
 
     with _work(ctx) as session:
-        click.echo(access_table(access_records(session, ctx.obj["user"], member_id)))
+        rows = access_rows(access_records(session, ctx.obj["user"], member_id))
+    if not rows:
+        click.echo("没有查看记录。")
+        return
+    click.echo(aligned_table(("时间（北京时间）", "查看人", "会员编号", "看了什么", "说明"), rows))
+    click.echo(f"共 {len(rows)} 条")
 
 
 @main.command()

@@ -31,8 +31,24 @@ class Refused(click.ClickException):
 
 
 def _refuse(refusal) -> None:
-    click.echo(f"拒绝：{refusal.message} [{refusal.code}]", err=True)
-    sys.exit(getattr(refusal, "exit_code", 1))
+    code = getattr(refusal, "exit_code", 1)
+    click.echo(f"{'拒绝' if code == 1 else '输入无效'}：{refusal.message} [{refusal.code}]", err=True)
+    sys.exit(code)
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def aligned_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns aligned by display width, so Chinese text lines up in a terminal."""
+    table = [header, *rows]
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join("  ".join(cell + " " * (widths[i] - display_width(cell)) for i, cell in enumerate(row)).rstrip()
+                     for row in table)
 
 
 def token_file() -> Path:

@@ -46,15 +46,10 @@ def access_records(session: Session, user: str, member_id: str | None = None) ->
     return list(session.scalars(query))
 
 
-def access_table(records: list[AccessRecord]) -> str:
-    if not records:
-        return "没有查看记录。"
-    out = ["时间（北京时间）      查看人          会员编号      内容                          说明"]
-    for r in records:
-        out.append(f"{r.at + timedelta(hours=8):%Y-%m-%d %H:%M:%S}  {r.user_name:<12}  {r.member_id:<12}  "
-                   f"{WHAT.get(r.what, r.what):<24}  {r.detail}")
-    out.append(f"共 {len(records)} 条")
-    return "\n".join(out)
+def access_rows(records: list[AccessRecord]) -> list[tuple[str, ...]]:
+    """(time in Beijing, who, whom, what, detail) for printing."""
+    return [(f"{r.at + timedelta(hours=8):%Y-%m-%d %H:%M:%S}", r.user_name, r.member_id, WHAT.get(r.what, r.what),
+             r.detail) for r in records]
 
 
 def mask_id_number(id_number: str) -> str:

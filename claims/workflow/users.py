@@ -78,13 +78,13 @@ def role_names(user: User) -> str:
 
 def check_name(name: str) -> None:
     """The same rule on SQLite and PostgreSQL, before the database sees the name."""
-    shown = repr(name) if name else "（空）"
+    shown = f"“{name}”"
     if not name or not name.strip():
         raise InvalidInput("USER_NAME_EMPTY", "用户名不能为空")
     if name != name.strip():
         raise InvalidInput("USER_NAME_SPACES", f"用户名 {shown} 的开头或结尾有空格，请去掉")
     if len(name) > NAME_MAX:
-        raise InvalidInput("USER_NAME_TOO_LONG", f"用户名最长 {NAME_MAX} 个字符，“{name[:20]}…”有 {len(name)} 个")
+        raise InvalidInput("USER_NAME_TOO_LONG", f"用户名“{name[:20]}…”有 {len(name)} 个字符，最长 {NAME_MAX} 个")
     for position, char in enumerate(name, 1):
         if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}:
             raise InvalidInput("USER_NAME_CHARACTER",

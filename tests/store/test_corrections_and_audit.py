@@ -16,6 +16,7 @@ from claims.workflow.audit_log import verify
 from claims.workflow.batches import settled_ledger
 from claims.workflow.corrections import correct
 from claims.workflow.errors import Refusal
+from tests.conftest import cli_login
 from tests.store.helpers import CLERK, SCENARIOS, add_users, batch_and_approve, count, import_folder
 
 FOLDER = SCENARIOS / "hz_bands_caps_stacking"
@@ -69,7 +70,7 @@ def test_a_batch_killed_while_writing_leaves_nothing_half_written(db_url, tmp_pa
     add_users(store)
     members, enrollments, claims = tmp_path / "m.csv", tmp_path / "e.csv", tmp_path / "c.csv"
     _synthetic(members, enrollments, claims, 3000)
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": CLERK}
+    env = cli_login(db_url, CLERK)
     cli = [sys.executable, "-m", "claims.cli"]
     policy = FOLDER.parent.parent.parent / "policies" / "hangzhou.yaml"
     for kind, path in (("members", members), ("enrollments", enrollments), ("claims", claims)):
