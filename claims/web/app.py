@@ -42,10 +42,10 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
                     return None, refusal
         return run_in_threadpool(run)
 
-    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("user", request.state.user)
         context.setdefault("csrf", request.state.csrf)
-        return templates.TemplateResponse(request, name, context, status_code=status)
+        return templates.TemplateResponse(request, template, context, status_code=status)
 
     async def healthz(request: Request):
         return PlainTextResponse("ok")
