@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from claims.cli.common import _refuse, _work, aligned_table
@@ -27,12 +29,15 @@ def db_init(ctx: click.Context) -> None:
 def read_secret(from_stdin: bool, prompt: str, confirm: bool) -> str:
     """A password: from standard input (one per line) or typed twice without echo."""
     if from_stdin:
-        stream = click.get_text_stream("stdin")
+        stream = sys.stdin  # one stream for every line (a new wrapper per call would lose buffered lines)
         first = stream.readline().rstrip("\r\n")
         second = stream.readline().rstrip("\r\n") if confirm else first
     else:
-        first = click.prompt(prompt, hide_input=True, default="", show_default=False)
-        second = click.prompt("再输入一次", hide_input=True, default="", show_default=False) if confirm else first
+        try:
+            first = click.prompt(prompt, hide_input=True, default="", show_default=False)
+            second = click.prompt("再输入一次", hide_input=True, default="", show_default=False) if confirm else first
+        except (click.Abort, EOFError):
+            _refuse(InvalidInput("PASSWORD_MISSING", "没有输入密码（脚本中请用 --password-stdin）"))
     if first != second:
         _refuse(InvalidInput("PASSWORD_MISMATCH", "两次输入的密码不一致"))
     return first
@@ -57,10 +62,11 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
 
     新数据库的第一个用户无需登录，且必须是管理员（--role admin）；之后只有登录的管理员可以添加。
     密码至少 10 个字符，不能是用户名。退出码：0 完成，1 拒绝（无权限、已存在），2 用户名或密码不合规。"""
-    from claims.workflow.users import ROLES, add_user, check_name
+    from claims.workflow.users import ROLES, add_user, check_name, may_add
 
     with _work(ctx) as session:
         check_name(name)
+        may_add(session, ctx.obj["user"], name, role)  # refused before a password is asked for
         existing = _exists(session, name)
         password = None if existing else read_secret(password_stdin, f"用户 {name} 的初始密码", True)
         user = add_user(session, ctx.obj["user"], name, role, password)

@@ -105,6 +105,17 @@ def is_bootstrap(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(User)) == 0
 
 
+def may_add(session: Session, acting: str | None, name: str, role: str) -> bool:
+    """Refuses unless ``acting`` may add a user with ``role`` now; True for a new database's first user."""
+    if not is_bootstrap(session):
+        require(session, acting, "manage_users")
+        return False
+    if role != "admin":
+        raise Refusal("FIRST_USER_ADMIN", "新数据库的第一个用户必须是管理员："
+                      f"claims users add {name} --role admin；再由管理员添加经办员、审核员等")
+    return True
+
+
 def add_user(session: Session, acting: str | None, name: str, role: str, password: str | None = None) -> User:
     """Add a user with an initial password, or give an existing user one more role.
 
@@ -115,13 +126,7 @@ def add_user(session: Session, acting: str | None, name: str, role: str, passwor
     check_name(name)
     if role not in ROLES:
         raise InvalidInput("ROLE_UNKNOWN", f"角色“{role}”不存在，可用：{'、'.join(ROLES)}")
-    first = is_bootstrap(session)
-    if first:
-        if role != "admin":
-            raise Refusal("FIRST_USER_ADMIN", "新数据库的第一个用户必须是管理员："
-                          f"claims users add {name} --role admin；再由管理员添加经办员、审核员等")
-    else:
-        require(session, acting, "manage_users")
+    first = may_add(session, acting, name, role)
     user = session.get(User, name)
     if user is not None:
         held = roles_of(user)

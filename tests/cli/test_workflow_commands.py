@@ -10,31 +10,45 @@ import sys
 from openpyxl import load_workbook
 
 from tests.conftest import POLICIES, ROOT
+from tests.store.helpers import PASSWORD
 
 EXAMPLES = ROOT / "tests" / "fixtures" / "small"
 
 
-def run(tmp_path, *args, user=None, ok=True):
+def run(tmp_path, *args, user=None, ok=True, stdin=None):
+    """A command as ``user``: logged in the way a person would (``claims login``) the first time, then
+    chosen among this machine's logins with CLAIMS_USER."""
     env = {**os.environ, "CLAIMS_DB": f"sqlite:///{tmp_path / 'claims.db'}"}
     env.pop("CLAIMS_USER", None)
     if user:
+        if user not in LOGGED_IN.setdefault(tmp_path, set()) and args[0] != "login":
+            run(tmp_path, "login", user, "--password-stdin", stdin=PASSWORD + "\n")
+            LOGGED_IN[tmp_path].add(user)
         env["CLAIMS_USER"] = user
     done = subprocess.run([sys.executable, "-m", "claims.cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=tmp_path)
+                          env=env, cwd=tmp_path, input=stdin)
     if ok:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
 
 
+LOGGED_IN: dict = {}
+
+
+def add_user(tmp_path, name, role, by=None, ok=True):
+    return run(tmp_path, "users", "add", name, "--role", role, "--password-stdin", user=by, ok=ok,
+               stdin=f"{PASSWORD}\n{PASSWORD}\n")
+
+
 def test_walkthrough_from_an_empty_folder(tmp_path):
     policy = POLICIES / "hangzhou.yaml"
-    assert "尚未初始化" in run(tmp_path, "batch", "list", user="x", ok=False).stderr
+    assert "尚未初始化" in run(tmp_path, "batch", "list", ok=False).stderr
     run(tmp_path, "db", "init")
     run(tmp_path, "db", "init")  # upgrading an up-to-date database is harmless
-    run(tmp_path, "users", "add", "小王", "--role", "clerk")
-    for name, role in (("李审核", "reviewer"), ("张会计", "finance"), ("赵审计", "auditor")):
-        run(tmp_path, "users", "add", name, "--role", role, user="小王")
-    refused = run(tmp_path, "users", "add", "某人", "--role", "clerk", user="李审核", ok=False)
+    add_user(tmp_path, "管理员", "admin")  # a new database: the first user, the administrator, needs no login
+    for name, role in (("小王", "clerk"), ("李审核", "reviewer"), ("张会计", "finance"), ("赵审计", "auditor")):
+        add_user(tmp_path, name, role, by="管理员")
+    refused = add_user(tmp_path, "某人", "clerk", by="李审核", ok=False)
     assert refused.returncode == 1 and "ROLE_REFUSED" in refused.stderr
 
     assert "新增 8" in run(tmp_path, "import", "members", EXAMPLES / "members.csv", user="小王").stdout
@@ -73,7 +87,8 @@ def test_walkthrough_from_an_empty_folder(tmp_path):
 
 def test_an_invalid_import_writes_the_errors_workbook_and_exits_2(tmp_path):
     run(tmp_path, "db", "init")
-    run(tmp_path, "users", "add", "小王", "--role", "clerk")
+    add_user(tmp_path, "管理员", "admin")
+    add_user(tmp_path, "小王", "clerk", by="管理员")
     bad = tmp_path / "members.csv"
     bad.write_text((EXAMPLES / "members.csv").read_text(encoding="utf-8-sig").replace("王丽", ""), encoding="utf-8")
     errors = tmp_path / "errors.xlsx"
