@@ -51,7 +51,9 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
         return PlainTextResponse("ok")
 
     def login_page(request: Request, status: int = 200, error: Refusal | None = None, name: str = ""):
-        token = secrets.token_urlsafe(32)
+        # kept while the browser has one: a second GET /login (a favicon request redirected here, a second
+        # tab) must not invalidate the form already shown
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
         notice = ""
         if request.query_params.get("expired"):
             notice = f"超过 {WEB_IDLE.seconds // 60} 分钟没有操作，已自动退出，请重新登录。"

@@ -28,7 +28,7 @@ from claims.workflow.errors import Refusal
 
 SESSION_COOKIE = "claims_session"
 LOGIN_COOKIE = "claims_login"
-PUBLIC = ("/healthz", "/login", "/static/")
+PUBLIC = ("/healthz", "/login", "/static/", "/favicon.ico")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_FORM_BYTES = 1 << 20
 
