@@ -94,14 +94,14 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
 
     async def workbench(request: Request):
         from claims.workflow.users import role_names, roles_of
-        from claims.workflow.views import batch_table
+        from claims.workflow.views import batch_rows
 
         def data(session):
             from claims.store.models import User
 
             user = session.get(User, request.state.user)
             can_read = bool(roles_of(user) - {"admin"})
-            return role_names(user), batch_table(session, user.name, None) if can_read else None
+            return role_names(user), batch_rows(session, user.name) if can_read else None
 
         (roles, batches), _ = await work(data)
         return page(request, "workbench.html", roles=roles, batches=batches)

@@ -88,3 +88,12 @@ def adjustment_table(adjustments: list[Adjustment]) -> str:
                    f"{_yuan(diff):>12}  {'补发' if a.kind == 'top_up' else '追回'}")
     out.append(f"合计：补发 {_yuan(top_up)} 元，追回 {_yuan(recovery)} 元")
     return "\n".join(out)
+
+
+def batch_rows(session: Session, user: str) -> list[dict]:
+    """Every batch as plain values, newest first, for pages that lay them out themselves."""
+    require(session, user, "read")
+    return [{"id": b.id, "period": b.period, "kind": "更正" if b.kind == "correction" else "常规",
+             "state": "已支付" if b.state == "paid" else "已计算", "claims": b.claim_count, "lines": b.line_count,
+             "total": _yuan(b.total_fen), "name": b.name}
+            for b in session.scalars(select(Batch).order_by(Batch.id.desc()))]

@@ -126,11 +126,11 @@ def test_five_failures_lock_for_15_minutes_at_every_door(store):
 
 def test_after_a_lockout_expires_five_more_failures_are_needed(store):
     add_users(store)
-    for attempt in range(5):
+    for _attempt in range(5):
         with store.session() as s:
             login(s, REVIEWER, "错误的密码-错误的密码", "cli", T0)
     later = T0 + timedelta(minutes=16)
-    for attempt in range(4):
+    for _attempt in range(4):
         with store.session() as s:
             assert login(s, REVIEWER, "错误的密码-错误的密码", "cli", later).refusal.code == "LOGIN_FAILED"
     with store.session() as s:

@@ -16,7 +16,16 @@ from claims.store.database import Store, init_database
 from claims.store.models import LoginSession
 from claims.workflow import audit_log
 from tests.conftest import POLICIES, cli_login
-from tests.store.helpers import ADMIN, AUDITOR, CLERK, PASSWORD, SCENARIOS, add_users, batch_and_approve, import_folder
+from tests.store.helpers import (
+    ADMIN,
+    AUDITOR,
+    CLERK,
+    PASSWORD,
+    SCENARIOS,
+    add_users,
+    batch_and_approve,
+    import_folder,
+)
 
 
 @pytest.fixture

@@ -12,7 +12,16 @@ import pytest
 from sqlalchemy import select
 
 from claims.store.models import AccessRecord, LoginSession
-from tests.store.helpers import ADMIN, AUDITOR, CLERK, PASSWORD, SCENARIOS, add_users, batch_and_approve, import_folder
+from tests.store.helpers import (
+    ADMIN,
+    AUDITOR,
+    CLERK,
+    PASSWORD,
+    SCENARIOS,
+    add_users,
+    batch_and_approve,
+    import_folder,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
