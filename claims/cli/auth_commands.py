@@ -15,20 +15,26 @@ from claims.cli.root import main
 @click.option("--password-stdin", is_flag=True, help="从标准输入的第一行读密码（脚本用）；不加则提示输入。")
 @click.pass_context
 def login(ctx: click.Context, name: str, password_stdin: bool) -> None:
-    """登录：核对密码，在本机保存 8 小时有效的登录凭据（只有本操作系统用户可读的文件，
-    默认 ~/.claims/logins.json，可用环境变量 CLAIMS_TOKEN_FILE 改位置）。
+    """登录：核对密码，在本机保存 8 小时有效的登录凭据。
+
+    凭据文件只有本操作系统用户可读（默认 ~/.claims/logins.json，可用环境变量 CLAIMS_TOKEN_FILE 改位置），
+    数据库里只存凭据的哈希。
 
     连续 5 次密码错误锁定 15 分钟。同一台电脑可同时登录几个用户，用 --user 选用其中之一。
     退出码：0 已登录，1 密码错误、已锁定或已停用。"""
+    from claims.cli.common import database_key, read_logins
     from claims.store.models import User
     from claims.workflow.auth import beijing
     from claims.workflow.auth import login as check_login
+    from claims.workflow.auth import logout as end_login
     from claims.workflow.users import role_names
 
-    chosen_login(ctx.obj["db"], None)  # refuses an unsafe token file before a password is typed
-    password = read_secret(password_stdin, f"用户 {name} 的密码", False)
+    previous = [e for e in read_logins() if e["db"] == database_key(ctx.obj["db"]) and e["user"] == name]
+    password = read_secret(password_stdin, f"用户 {name} 的密码", False)  # (an unsafe token file was refused above)
     with _work(ctx, authenticate=False) as session:
         outcome = check_login(session, name, password, "cli")
+        for entry in previous if outcome.ok else []:  # logging in again replaces the earlier login
+            end_login(session, entry["token"])
         roles = role_names(session.get(User, name)) if outcome.ok else ""
     if not outcome.ok:
         _refuse(outcome.refusal)
@@ -86,6 +92,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """启动网页工作台（uvicorn）：登录页 /login，工作台 /，健康检查 /healthz。
 
     使用 --db 指定的数据库（默认 SQLite，也可 PostgreSQL）；按 Ctrl+C 停止。退出码：0 正常停止，2 数据库未初始化。"""
+    import socket
+
     import uvicorn
 
     from claims.store.database import NotInitialised, Store, check_initialised
@@ -99,6 +107,12 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         raise SystemExit(2) from None
     finally:
         store.dispose()
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        click.echo(f"无法在 {host}:{port} 上启动：{error.strerror}（端口被占用或地址无效），请换一个 --port [SERVE_PORT]", err=True)
+        raise SystemExit(2) from None
     click.echo(f"网页工作台：http://{host}:{port}/ （按 Ctrl+C 停止）")
     uvicorn.run(create_app(ctx.obj["db"]), host=host, port=port, proxy_headers=True, server_header=False,
                 log_level="warning")

@@ -5,7 +5,20 @@ from __future__ import annotations
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """A refusal raised outside a unit of work (reading the login file, say) is printed like any other."""
+
+    def invoke(self, ctx: click.Context):
+        from claims.cli.common import _refuse
+        from claims.workflow.errors import Refusal
+
+        try:
+            return super().invoke(ctx)
+        except Refusal as refusal:
+            _refuse(refusal)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="CLAIMS_DB", default="sqlite:///claims.db", show_default=True,
               help="数据库地址（SQLAlchemy URL），也可用环境变量 CLAIMS_DB。")
 @click.option("--user", envvar="CLAIMS_USER", default=None,

@@ -24,6 +24,7 @@ WHAT = {
     "export.payouts": "导出发放表",
     "export.bank": "导出银行转账文件",
     "export.letters": "导出补助通知书",
+    "audit.bundle": "导出复算包（含会员资料）",
 }
 
 

@@ -84,6 +84,8 @@ def test_a_token_file_readable_by_others_is_refused(db):
     assert done.returncode == 1 and "TOKEN_FILE_INSECURE" in done.stderr and "-rw-r--r--" in done.stderr
     refused_login = claims(url, "login", AUDITOR, "--password-stdin", stdin=PASSWORD + "\n")
     assert refused_login.returncode == 1 and "TOKEN_FILE_INSECURE" in refused_login.stderr
+    assert "Traceback" not in done.stderr + refused_login.stderr
+    assert "Traceback" not in claims(url, "logout").stderr
 
 
 def test_a_token_past_its_8_hours_is_refused(db):
