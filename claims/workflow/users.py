@@ -101,8 +101,9 @@ def check_password(name: str, password: str) -> None:
 
 
 def is_bootstrap(session: Session) -> bool:
-    """A new database: no user yet, so the first one is added without a login."""
-    return session.scalar(select(func.count()).select_from(User)) == 0
+    """Nobody can log in yet — a new database, or one upgraded from before logins (its users have no
+    password) — so the first administrator is added without a login."""
+    return session.scalar(select(func.count()).select_from(User).where(User.password_hash.is_not(None))) == 0
 
 
 def may_add(session: Session, acting: str | None, name: str, role: str) -> bool:

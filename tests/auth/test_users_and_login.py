@@ -200,3 +200,17 @@ def test_logout_and_disabling_end_sessions(store):
     with store.session() as s:
         assert login(s, CLERK, PASSWORD, "cli", T0).refusal.code == "USER_DISABLED"
     assert {"logout", "user.disable"} <= set(_actions(store, CLERK))
+
+
+def test_a_database_from_before_logins_gets_its_first_administrator_without_a_login(store):
+    with store.session() as s:  # users as they were before passwords existed
+        s.add(User(name=CLERK, role="clerk", created_at=T0, disabled=False, failed_logins=0))
+    with store.session() as s:
+        add_user(s, None, ADMIN, "admin", PASSWORD)
+    with store.session() as s:
+        assert login(s, CLERK, "", "cli", T0).refusal.code == "LOGIN_FAILED"  # no password: cannot log in
+        set_password(s, ADMIN, CLERK, "新的密码-很长很长的")
+    with store.session() as s:
+        assert login(s, CLERK, "新的密码-很长很长的", "cli", T0).ok
+    with store.session() as s, pytest.raises(Refusal):  # now someone can log in: no more bootstrap
+        add_user(s, None, "又一个管理员", "admin", PASSWORD)
