@@ -19,7 +19,12 @@ def db_group() -> None:
 @db_group.command("init")
 @click.pass_context
 def db_init(ctx: click.Context) -> None:
-    """新建数据库，或把它升级到最新结构（迁移）。无需登录。退出码：0 完成，2 地址无效。"""
+    """新建数据库，或把它升级到最新结构（迁移）。
+
+    \b
+    角色：任何人（无需登录）
+    文件：无；数据库地址来自 --db 或 CLAIMS_DB
+    退出码：0 完成；2 输入无效。"""
     from claims.store.database import init_database
 
     revision = init_database(ctx.obj["db"])
@@ -58,10 +63,15 @@ def users() -> None:
               help="从标准输入读初始密码：第一行密码，第二行再输一次（脚本用）；不加则提示输入两次。")
 @click.pass_context
 def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
-    """添加用户（设初始密码），或给已有用户再加一个角色。
+    """添加用户（设初始密码，输入两次），或给已有用户再加一个角色。
 
     新数据库的第一个用户无需登录，且必须是管理员（--role admin）；之后只有登录的管理员可以添加。
-    密码至少 10 个字符，不能是用户名。退出码：0 完成，1 拒绝（无权限、已存在），2 用户名或密码不合规。"""
+    用户名不能为空、不能有空格或不可见字符，最长 64 个字符；密码至少 10 个字符，不能是或包含用户名。
+
+    \b
+    角色：管理员（admin）；新数据库的第一个用户除外
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、已存在）；2 输入无效（用户名或密码不合规、两次密码不一致）。"""
     from claims.workflow.users import ROLES, add_user, check_name, may_add
 
     with _work(ctx) as session:
@@ -88,7 +98,10 @@ def _exists(session, name: str) -> bool:
 def users_passwd(ctx: click.Context, name: str | None, password_stdin: bool) -> None:
     """修改自己的密码（需输入旧密码），或由管理员重置某用户的密码（同时解除锁定）。
 
-    需要登录。退出码：0 完成，1 旧密码错误或无权限，2 新密码不合规。"""
+    \b
+    角色：任何已登录的用户改自己的密码；管理员重置他人的密码
+    文件：无
+    退出码：0 完成；1 拒绝（旧密码错误、无权限）；2 输入无效（新密码不合规、两次不一致）。"""
     from claims.workflow.auth import check_password_of
     from claims.workflow.users import set_password
 
@@ -115,7 +128,12 @@ def users_passwd(ctx: click.Context, name: str | None, password_stdin: bool) -> 
 @click.argument("name")
 @click.pass_context
 def users_disable(ctx: click.Context, name: str) -> None:
-    """停用用户：不能再登录，已有的登录立即失效（历史记录保留）。仅管理员。退出码：0 完成，1 拒绝。"""
+    """停用用户：不能再登录，已有的登录立即失效（历史记录保留）。
+
+    \b
+    角色：管理员（admin）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、用户不存在、停用自己）。"""
     from claims.workflow.users import set_disabled
 
     with _work(ctx) as session:
@@ -127,7 +145,12 @@ def users_disable(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def users_enable(ctx: click.Context, name: str) -> None:
-    """重新启用已停用的用户（同时解除锁定）。仅管理员。退出码：0 完成，1 拒绝。"""
+    """重新启用已停用的用户（同时解除锁定）。
+
+    \b
+    角色：管理员（admin）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、用户不存在）。"""
     from claims.workflow.users import set_disabled
 
     with _work(ctx) as session:
@@ -138,7 +161,12 @@ def users_enable(ctx: click.Context, name: str) -> None:
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    """列出全部用户：角色、状态（启用、停用、锁定至何时）、最近登录。任何已登录的用户可用。退出码：0，1 未登录。"""
+    """列出全部用户：角色、状态（启用、停用、锁定至何时）、最近登录。
+
+    \b
+    角色：任何已登录的用户
+    文件：无
+    退出码：0 完成；1 拒绝（未登录）。"""
     from claims.workflow.auth import beijing
     from claims.workflow.users import list_users, role_names
 

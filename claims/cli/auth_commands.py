@@ -21,7 +21,11 @@ def login(ctx: click.Context, name: str, password_stdin: bool) -> None:
     数据库里只存凭据的哈希。
 
     连续 5 次密码错误锁定 15 分钟。同一台电脑可同时登录几个用户，用 --user 选用其中之一。
-    退出码：0 已登录，1 密码错误、已锁定或已停用。"""
+
+    \b
+    角色：任何用户
+    文件：登录凭据文件（自动写入，权限 0600；其他人可读的文件会被拒绝）
+    退出码：0 已登录；1 拒绝（密码错误、已锁定、已停用、凭据文件不安全）；2 没有输入密码。"""
     from claims.cli.common import database_key, read_logins
     from claims.store.models import User
     from claims.workflow.auth import beijing
@@ -46,7 +50,12 @@ def login(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.option("--all", "everyone", is_flag=True, help="退出本机在这个数据库上的全部登录。")
 @click.pass_context
 def logout(ctx: click.Context, everyone: bool) -> None:
-    """退出登录：凭据在数据库中作废，并从本机文件删除。退出码：0 完成，1 没有登录。"""
+    """退出登录：凭据在数据库中作废，并从本机文件删除。
+
+    \b
+    角色：已登录的用户
+    文件：登录凭据文件
+    退出码：0 完成；1 拒绝（本机没有登录这个数据库）。"""
     from claims.cli.common import database_key, read_logins
     from claims.workflow.auth import logout as end_login
     from claims.workflow.errors import Refusal
@@ -72,7 +81,10 @@ def logout(ctx: click.Context, everyone: bool) -> None:
 def audit_access(ctx: click.Context, member_id: str | None) -> None:
     """列出工作人员查看会员个人信息（身份证号、银行账号、诊断）的记录：谁、看了谁、何时、看了什么。
 
-    仅审计员。退出码：0 完成，1 未登录或无权限。"""
+    \b
+    角色：审计（auditor）
+    文件：无
+    退出码：0 完成；1 拒绝（未登录、无权限）。"""
     from claims.workflow.access import access_records, access_rows
 
     with _work(ctx) as session:
@@ -91,7 +103,12 @@ def audit_access(ctx: click.Context, member_id: str | None) -> None:
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """启动网页工作台（uvicorn）：登录页 /login，工作台 /，健康检查 /healthz。
 
-    使用 --db 指定的数据库（默认 SQLite，也可 PostgreSQL）；按 Ctrl+C 停止。退出码：0 正常停止，2 数据库未初始化。"""
+    使用 --db 指定的数据库（默认 SQLite，也可 PostgreSQL）；按 Ctrl+C 停止。网页上的每个人用自己的用户名和密码登录。
+
+    \b
+    角色：任何人启动；网页上按各自角色办理
+    文件：无
+    退出码：0 正常停止；2 数据库未初始化或端口被占用。"""
     import socket
 
     import uvicorn
