@@ -16,9 +16,7 @@ from typing import Any, NamedTuple
 from claims.engine import Claim, Enrollment, Ledger, Member, ResultLine, calculate, evaluation_order
 from claims.engine.plan import Plan
 from claims.intake import Share, read_inputs
-from claims.intake.tables import read_table
 from claims.policy.schema import Policy
-from claims.problems import ProblemsFound
 
 
 @contextmanager
@@ -35,55 +33,25 @@ def collector_paused():
 
 
 def calculate_files(policy: Policy, members: Path, enrollments: Path, claims: Path, today: date | None,
-                    workers: int, render: Callable[[ResultLine], Any]) -> tuple[list, Ledger, int]:
+                    workers: int, render: Callable[[ResultLine], Any],
+                    explain: bool = True) -> tuple[list, Ledger, int]:
     """``claims calculate`` from the three files: (rendered rows in output order, ledger after, claims).
 
-    With several workers each process reads the files, validates and calculates only its share of the
-    members (``Share``), and checks what crosses shares — member references, duplicated claim ids, each
-    invoice's first holder — against the whole files. The figures are the same to the fen as one process."""
-    if workers <= 1 or not hasattr(os, "fork"):
-        inputs = read_inputs(policy, members, enrollments, claims, today)
-        result = calculate(policy, inputs.members, inputs.enrollments, inputs.claims)
-        return [render(line) for line in result.lines], result.ledger, len(inputs.claims)
-    for path in (members, enrollments, claims):
-        if not Path(path).exists():
-            read_table(path)  # raises the missing file's message once, not once per worker
-    Plan(policy)
-    _JOB.update(policy=policy, paths=(members, enrollments, claims), today=today, workers=workers, render=render)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_run_share, range(workers))
-    finally:
-        _JOB.clear()
-    problems = [p for part in parts for p in part.problems]
-    if problems:
-        raise ProblemsFound(problems)
-    rows, ledger = _merge(parts, parts[0].holders)
-    return rows, ledger, sum(part.claims for part in parts)
+    The files are read and validated once, here; with several workers the members are then split between
+    forked processes (``calculate_rendered``), each invoice's first holder settled for everyone before the
+    split. The figures are the same to the fen as one process, the rows byte for byte. ``explain=False``
+    when ``render`` needs no explanation (the contract CSV)."""
+    inputs = read_inputs(policy, members, enrollments, claims, today)
+    rows, ledger = calculate_rendered(policy, inputs.members, inputs.enrollments, inputs.claims, None, workers,
+                                      render, explain)
+    return rows, ledger, len(inputs.claims)
 
 
 class _ShareResult(NamedTuple):
-    """What one worker sends back: its rendered rows (keyed for the merge) and ledger, or its problems."""
+    """What one worker sends back: its rendered rows (keyed for the merge) and ledger."""
 
     rows: list
-    ledger: Ledger | None
-    holders: dict[str, str]
-    claims: int
-    problems: list
-
-
-def _run_share(index: int) -> _ShareResult:
-    job = _JOB
-    try:
-        with collector_paused():
-            inputs = read_inputs(job["policy"], *job["paths"], job["today"], Share(index, job["workers"]))
-            result = calculate(job["policy"], inputs.members, inputs.enrollments, inputs.claims,
-                               Ledger(invoices=dict(inputs.invoice_holders)))
-            rows = [(line.claim_id, line.order, job["render"](line)) for line in result.lines]
-    except ProblemsFound as found:
-        return _ShareResult([], None, {}, 0, found.problems)
-    result.ledger.invoices = {}  # the parent has them all already; no need to send them back
-    return _ShareResult(rows, result.ledger, inputs.invoice_holders, len(inputs.claims), [])
+    ledger: Ledger
 
 
 def _merge(parts: list[_ShareResult], holders: dict[str, str]) -> tuple[list, Ledger]:
@@ -121,27 +89,27 @@ def _run_partition(index: int) -> _ShareResult:
     )
     result = calculate(job["policy"], {m: job["members"][m] for m in mine},
                        [e for e in job["enrollments"] if e.member_id in mine],
-                       [c for c in job["claims"] if c.member_id in mine], ledger)
+                       [c for c in job["claims"] if c.member_id in mine], ledger, job["explain"])
     rows = [(line.claim_id, line.order, job["render"](line)) for line in result.lines]
     result.ledger.invoices = {}  # the parent has them all already; no need to send them back
-    return _ShareResult(rows, result.ledger, {}, len(mine), [])
+    return _ShareResult(rows, result.ledger)
 
 
 def calculate_rendered(policy: Policy, members: Mapping[str, Member], enrollments: list[Enrollment],
                        claims: list[Claim], ledger: Ledger | None, workers: int,
-                       render: Callable[[ResultLine], Any]) -> tuple[list, Ledger]:
+                       render: Callable[[ResultLine], Any], explain: bool = True) -> tuple[list, Ledger]:
     """``calculate``, with each result line turned by ``render`` into what the caller keeps (a CSV row, a
     database row): the same figures to the fen, computed by ``workers`` processes that each own a share
     of the members. Partitions are forked from this process, so the inputs are not copied out, and only
     rendered rows come back."""
     ledger = ledger or Ledger()
     if workers <= 1 or len(claims) < 2 * workers or not hasattr(os, "fork"):
-        result = calculate(policy, members, enrollments, claims, ledger)
+        result = calculate(policy, members, enrollments, claims, ledger, explain)
         return [render(line) for line in result.lines], result.ledger
     Plan(policy)
     holders = invoice_holders(claims, ledger)
     _JOB.update(policy=policy, members=dict(members), enrollments=enrollments, claims=claims, ledger=ledger,
-                holders=holders, workers=workers, render=render)
+                holders=holders, workers=workers, render=render, explain=explain)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_run_partition, range(workers))

@@ -2,8 +2,9 @@
 
 It goes the way a service center would: a fresh database, an administrator who adds four users (each
 with a fresh random password, printed at the end for trying ``claims login`` and ``claims serve``), each
-user logging in before acting, the three files imported, a
-batch, the review workbook exported, filled in and imported back (approve, or refuse a claim refused as
+user logging in before acting, the clerk publishing the policy and the reviewer approving it, the three
+files imported and a batch calculated without naming a file, the review workbook exported, filled in and
+imported back (approve, or refuse a claim refused as
 a whole, with its reason as the note), then the payout workbook, the bank file and the letters.
 """
 
@@ -15,11 +16,12 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from claims.policy import read_policy
+from claims.audit.keys import ensure_keys, key_dir
 from claims.store.database import Store, init_database
 from claims.workflow.auth import login
 from claims.workflow.batches import batch_lines, create_batch
 from claims.workflow.imports import import_file
+from claims.workflow.policy_versions import approve, publish
 from claims.workflow.review import FIRST_ROW, SHEET, export_review, import_review
 from claims.workflow.users import add_user
 from exports.commands import export_bank, export_letters, export_payouts
@@ -37,8 +39,11 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
         stale.unlink()
     url = f"sqlite:///{database}"
     init_database(url)
+    created = ensure_keys()
+    say(f"0. 密钥文件夹 {key_dir()}：" + ("新生成 " + "、".join(p.name for p in created) if created else "沿用已有密钥")
+        + "（审计日志密钥与签名私钥，仅本人可读写，不在数据库中）")
     store = Store(url)
-    loaded = read_policy(PROJECT / "policies" / "hangzhou.yaml")
+    policy_file = PROJECT / "policies" / "hangzhou.yaml"
     files: list[tuple[str, Path]] = [("数据库（SQLite）", database)]
     try:
         passwords = {name: "demo-" + secrets.token_urlsafe(9) for name in (ADMIN, CLERK, REVIEWER, FINANCE, AUDITOR)}
@@ -51,18 +56,23 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
         for name in (CLERK, REVIEWER, FINANCE):
             _log_in(store, name, passwords[name])
         say(f"1. 新建数据库 {database}；管理员添加经办员、审核员、财务、审计四个用户，各自用密码登录后办理")
+        with store.session() as s:
+            version = publish(s, policy_file, CLERK, "示例：2025 年度策略").id
+        with store.session() as s:
+            approve(s, version, REVIEWER, "与实施细则核对一致")
+        say(f"2. 经办员发布策略 {policy_file.name} 为策略版本 {version}，审核员批准；此后各步不再指定策略文件")
         for kind, label in (("members", "会员"), ("enrollments", "参保"), ("claims", "申请")):
             with store.session() as s:
-                result = import_file(s, kind, examples / f"{kind}.xlsx", CLERK, loaded.policy)
+                result = import_file(s, kind, examples / f"{kind}.xlsx", CLERK)
             if result.problems:
                 raise RuntimeError("\n".join(str(p) for p in result.problems))
-            say(f"2. 导入{label} {examples / f'{kind}.xlsx'}：{result.added} 条")
+            say(f"3. 导入{label} {examples / f'{kind}.xlsx'}：{result.added} 条")
         with store.session() as s:
-            batch = create_batch(s, loaded, 2025, CLERK)
+            batch = create_batch(s, None, 2025, CLERK)
             batch_id = batch.id
             refusals = {line.claim_id: WHOLE_CLAIM_REFUSALS[line.reason] for line in batch_lines(s, batch_id)
                         if not line.item and line.reason in WHOLE_CLAIM_REFUSALS}
-        say(f"3. 计算批次 {batch_id}：{batch.claim_count} 件申请，{batch.line_count} 行结果，"
+        say(f"4. 用已批准的策略版本 {version} 计算批次 {batch_id}：{batch.claim_count} 件申请，{batch.line_count} 行结果，"
             f"拟补助 {batch.total_fen / 100:,.2f} 元")
         review = out / "审核表.xlsx"
         with store.session() as s:
@@ -70,10 +80,10 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
         _fill_review(review, refusals)
         with store.session() as s:
             done = import_review(s, review, REVIEWER)
-        say(f"4. 审核表 {review} 已填写并导入：通过 {done.decided.get('approve', 0)} 件，"
+        say(f"5. 审核表 {review} 已填写并导入：通过 {done.decided.get('approve', 0)} 件，"
             f"不予补助 {done.decided.get('refuse', 0)} 件（整件不予补助的申请）")
         files.append(("审核表（已填写）", review))
-        say("5. 导出：")
+        say("6. 导出：")
         with store.session() as s:
             export_payouts(s, batch_id, out / "发放表.xlsx", FINANCE, True, lambda m: say("   " + m))
             export_bank(s, batch_id, out / "银行转账.csv", FINANCE, lambda m: say("   " + m))

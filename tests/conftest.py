@@ -49,6 +49,56 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 
 
+def login_once(env: dict, name: str, password: str | None = None) -> dict:
+    """``env`` acting as ``name``: logs in with ``claims login`` the first time, then only chooses that
+    login (CLAIMS_USER) — as a person who logged in once in the morning."""
+    from claims.cli.common import database_key, read_logins
+
+    url = env["CLAIMS_DB"]
+    if not any(e["db"] == database_key(url) and e["user"] == name for e in read_logins()):
+        cli_login(url, name, password)
+    return {**env, "CLAIMS_USER": name}
+
+
+def setup_users(url: str, users: dict[str, str]) -> None:
+    """Test set-up: the administrator (管理员) and ``users`` {name: role}, each with the test password,
+    added through the same workflow function as ``claims users add`` (the CLI's own tests add them by hand)."""
+    from claims.store.database import Store
+    from claims.workflow.users import add_user
+    from tests.store.helpers import ADMIN, PASSWORD
+
+    store = Store(url)
+    try:
+        with store.session() as s:
+            add_user(s, None, ADMIN, "admin", PASSWORD)
+            for name, role in users.items():
+                add_user(s, ADMIN, name, role, PASSWORD)
+    finally:
+        store.dispose()
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_keys(tmp_path_factory):
+    """The installation's keys (audit-log HMAC key, signing key) in a folder of the test session, never the
+    tester's own; subprocesses inherit it through the environment."""
+    import os
+
+    from claims.audit.keys import KEY_DIR_ENV, ensure_keys
+
+    folder = tmp_path_factory.mktemp("keys")
+    previous = os.environ.get(KEY_DIR_ENV)
+    os.environ[KEY_DIR_ENV] = str(folder)
+    ensure_keys(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(KEY_DIR_ENV, None)
+    else:
+        os.environ[KEY_DIR_ENV] = previous
+
+
 @pytest.fixture(scope="session")
 def hangzhou():
     return read_policy(POLICIES / "hangzhou.yaml").policy

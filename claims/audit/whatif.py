@@ -17,9 +17,10 @@ from claims.engine.periods import period_end, period_start
 from claims.money import ZERO
 from claims.policy import LoadedPolicy
 from claims.policy.schema import Policy
-from claims.store.models import Batch, ClaimRow, EnrollmentRow
-from claims.workflow.batches import inputs_for, policy_of, settled_ledger
+from claims.store.models import ClaimRow, EnrollmentRow
+from claims.workflow.batches import inputs_for, settled_ledger
 from claims.workflow.errors import Refusal
+from claims.workflow.policy_versions import loaded_of, version_in_force
 from claims.workflow.users import require
 
 COUNTED_STATES = ("calculated", "approved", "paid")
@@ -68,10 +69,12 @@ class WhatIf:
 
 
 def current_policy(session: Session, period: int) -> LoadedPolicy:
-    batch = session.scalars(select(Batch).where(Batch.period == period).order_by(Batch.id.desc()).limit(1)).first()
-    if batch is None:
-        raise Refusal("WHATIF_NO_BATCH", f"{period} 年度还没有计算过的批次，请用 --current 指定现行策略文件")
-    return policy_of(batch)
+    """The approved policy version in force for the period."""
+    version = version_in_force(session, period)
+    if version is None:
+        raise Refusal("POLICY_NOT_APPROVED", f"{period} 年度没有已批准的策略版本，无法确定现行策略；"
+                                             "请先发布并批准策略，或用 --current 指定现行策略文件")
+    return loaded_of(version)
 
 
 def simulate(session: Session, draft: LoadedPolicy, period: int, user: str,

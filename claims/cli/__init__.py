@@ -11,6 +11,7 @@ from claims.cli import (  # noqa: F401  (imported for their commands)
     export_commands,
     import_commands,
     policy_commands,
+    policy_version_commands,
 )
 from claims.cli.common import Refused
 from claims.cli.root import main

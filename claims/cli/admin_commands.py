@@ -19,16 +19,24 @@ def db_group() -> None:
 @db_group.command("init")
 @click.pass_context
 def db_init(ctx: click.Context) -> None:
-    """新建数据库，或把它升级到最新结构（迁移）。
+    """Create the database, or upgrade it to the newest schema (migrations).
 
     \b
-    角色：任何人（无需登录）
-    文件：无；数据库地址来自 --db 或 CLAIMS_DB
-    退出码：0 完成；2 输入无效。"""
-    from claims.store.database import init_database
+    建立或升级数据库；首次安装时在密钥文件夹（环境变量 CLAIMS_KEY_DIR，默认 ~/.config/claims/keys）
+    生成审计日志密钥和签名私钥（仅本人可读写），并说明位置。旧版本的审计日志会在核对后迁移为加密钥链。
+    由系统管理员运行。退出码：0 完成；1 拒绝（如旧审计日志不完整、密钥不符）；2 输入无效。
+    """
+    from claims.audit.keys import key_dir
+    from claims.workflow.audit_log import prepare_keys_and_log
 
-    revision = init_database(ctx.obj["db"])
+    revision, created, migrated = prepare_keys_and_log(ctx.obj["db"], _work(ctx, authenticate=False))
     click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}）")
+    for path in created:
+        click.echo(f"已生成密钥文件 {path}（仅本人可读写）；请备份并妥善保管，不要放进数据库或与数据库放在一起")
+    if not created:
+        click.echo(f"使用密钥文件夹 {key_dir()}")
+    if migrated:
+        click.echo(f"审计日志 {migrated} 条记录已核对并迁移为加密钥链（记入审计日志 audit.rekey）")
 
 
 def read_secret(from_stdin: bool, prompt: str, confirm: bool) -> str:

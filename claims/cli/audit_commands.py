@@ -20,10 +20,21 @@ def audit() -> None:
 @audit.command("rerun")
 @click.argument("batch_id", type=int, required=False)
 @click.option("--bundle", "bundle", type=click.Path(), help="复算包（zip）；无需数据库。")
+@click.option("--public-key", "public_key_file", type=click.Path(),
+              help="服务中心公布的公钥（PEM），用于核对复算包签名；缺省用本机公钥，并提示。")
 @click.pass_context
-def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) -> None:
-    """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference."""
-    from claims.audit.bundle import BundleRefused, read_bundle
+def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None, public_key_file: str | None) -> None:
+    """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference.
+
+    \b
+    复算批次：用批次保存的策略原文、输入快照、计算前累计额重新计算，逐行比较保存的结果，
+    并与审计日志在建批次（及审核通过、更正）时记录的合计和内容哈希比较，发现库中被改动的申请。
+    --bundle：复算服务中心出具的复算包（zip），先用 --public-key 核对签名，再核对清单、
+    results.csv 与 results.json 是否一致、清单合计与重算是否一致。任何角色均可运行。
+    退出码：0 一致（identical）；1 有不同或复算包被改动/签名不符；2 复算包或公钥文件格式无效、过大。
+    """
+    from claims.audit.bundle import BundleRefused, open_bundle
+    from claims.audit.keys import KeyProblem, PublicKeyInvalid, load_public_key
     from claims.audit.rerun import describe, rerun, snapshot_of_batch
     from claims.bulk import collector_paused
 
@@ -31,16 +42,36 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None) ->
         raise Refused("请给出批次号，或用 --bundle 指定复算包（二者选一）")
     if bundle:
         try:
-            snapshot, manifest_sha = read_bundle(Path(bundle))
-        except BundleRefused as refused:
-            click.echo(f"拒绝：{refused.message} [{refused.code}]", err=True)
+            public = load_public_key(Path(public_key_file)) if public_key_file else None
+            if public is None:
+                click.echo("注意：未给出 --public-key，用本机公钥核对签名；审计员应使用服务中心公布的公钥", err=True)
+            opened = open_bundle(Path(bundle), public)
+        except PublicKeyInvalid as invalid:
+            click.echo(f"{invalid.message} [{invalid.code}]", err=True)
+            sys.exit(2)
+        except KeyProblem as problem:
+            click.echo(f"拒绝：{problem.message}；或用 --public-key 指定服务中心公布的公钥 [{problem.code}]", err=True)
             sys.exit(1)
-        click.echo(f"复算包 {bundle} 通过清单核对（manifest sha256 {manifest_sha}）")
+        except BundleRefused as refused:
+            click.echo(f"{'拒绝：' if refused.exit_code == 1 else ''}{refused.message} [{refused.code}]", err=True)
+            sys.exit(refused.exit_code)
+        snapshot = opened.snapshot
+        click.echo(f"复算包 {bundle} 签名有效（公钥指纹 {opened.public_key_fingerprint}），通过清单核对"
+                   f"（manifest sha256 {opened.manifest_sha256}）")
+        click.echo(f"包内审计日志检查点：{opened.checkpoint['count']} 条，最后一条校验值 {opened.checkpoint['head_hmac']}"
+                   "（可用 claims audit verify-log --checkpoint 核对数据库）")
     else:
         with _work(ctx) as session:
             snapshot = snapshot_of_batch(session, batch_id, ctx.obj["user"])
     with collector_paused():
-        report = rerun(snapshot)
+        try:
+            report = rerun(snapshot)
+        except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError, IndexError) as error:
+            if not bundle:
+                raise
+            click.echo(f"{bundle}：包内数据彼此不符，无法复算（{str(error)[:120]}）"
+                       "[BUNDLE_INVALID]", err=True)
+            sys.exit(2)
     for line in describe(report):
         click.echo(line)
     sys.exit(0 if report.identical else 1)
@@ -61,28 +92,116 @@ def audit_bundle(ctx: click.Context, batch_id: int, out: str) -> None:
 
 
 @audit.command("verify-log")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(), help="审计员保存的检查点文件（claims audit checkpoint 导出）。")
+@click.option("--public-key", "public_key_file", type=click.Path(),
+              help="服务中心公布的公钥（PEM）；用于核对检查点签名。缺省用本机公钥，并提示。")
 @click.pass_context
-def audit_verify_log(ctx: click.Context) -> None:
-    """Check the hash chain of the audit log; exit 1 naming any altered, deleted or reordered entry."""
-    from claims.workflow.audit_log import verify
+def audit_verify_log(ctx: click.Context, checkpoint_file: str | None, public_key_file: str | None) -> None:
+    """Check the keyed chain of the audit log, and with --checkpoint that nothing was cut off or re-chained.
+
+    \b
+    核对审计日志：每条记录的 HMAC 校验值（密钥在数据库之外）和前后相接；给出 --checkpoint 时，
+    再与审计员保存的已签名检查点比较，发现删除末尾记录、全部删除或改写后重新串链。
+    任何角色均可运行（审计员常用）。接受的文件：检查点 JSON、公钥 PEM。
+    退出码：0 完好；1 发现问题或签名不符；2 检查点/公钥文件无效。
+    """
+    from claims.audit.checkpoint import CheckpointInvalid, compare, read_checkpoint, signature_valid
+    from claims.audit.keys import PublicKeyInvalid, fingerprint, load_public_key, local_public_key
+    from claims.workflow.audit_log import verify_with_head
+    from claims.workflow.users import require
+
+    checkpoint = public = None
+    try:
+        if checkpoint_file:
+            checkpoint = read_checkpoint(Path(checkpoint_file))
+        if public_key_file:
+            public = load_public_key(Path(public_key_file))
+    except (CheckpointInvalid, PublicKeyInvalid) as invalid:
+        click.echo(f"{invalid.message} [{invalid.code}]", err=True)
+        sys.exit(2)
+    with _work(ctx) as session:
+        require(session, ctx.obj["user"], "audit")
+        count, breaks, head = verify_with_head(session)
+        if checkpoint is not None:
+            if public is None:
+                public = local_public_key()
+                click.echo("注意：未给出 --public-key，用本机公钥核对检查点签名；审计员应使用服务中心公布的公钥", err=True)
+            if not signature_valid(checkpoint, public):
+                breaks.append(_break(0, "CHECKPOINT_SIGNATURE",
+                                     f"检查点 {checkpoint_file} 的签名与公钥（指纹 {fingerprint(public)}）不符：检查点被改动或不是该服务中心出具"))
+            else:
+                breaks += compare(session, checkpoint, count)
+    if breaks:
+        for found in breaks:
+            where = f"第 {found.seq} 条：" if found.seq else ""
+            click.echo(f"{where}[{found.code}] {found.message}", err=True)
+        click.echo(f"审计日志共 {count} 条，发现 {len(breaks)} 处问题。", err=True)
+        sys.exit(1)
+    click.echo(f"审计日志完好：共 {count} 条记录，校验链首尾相接；最后一条第 {head.seq} 条，校验值 {head.sha256}")
+    if checkpoint is not None:
+        click.echo(f"与检查点（{checkpoint['at']}，{checkpoint['count']} 条）相符：之前的记录没有被删除或改写")
+    else:
+        click.echo("提示：删除末尾记录只有与检查点比较才能发现；用 claims audit checkpoint -o 文件 保存检查点")
+
+
+def _break(seq: int, code: str, message: str):
+    from claims.workflow.audit_log import Break
+
+    return Break(seq, code, message)
+
+
+@audit.command("checkpoint")
+@click.option("-o", "--out", type=click.Path(), help="把检查点写入此文件（JSON）。")
+@click.pass_context
+def audit_checkpoint(ctx: click.Context, out: str | None) -> None:
+    """Print (and with -o save) a signed checkpoint of the audit log's head: count and last HMAC.
+
+    \b
+    出具审计日志检查点：记录条数和最后一条的校验值，用服务中心私钥签名。审计员打印或保存它，
+    以后用 claims audit verify-log --checkpoint 文件 核对。任何角色均可运行；日志有问题时拒绝出具。
+    退出码：0 完成；1 拒绝（日志不完整、缺少密钥）。
+    """
+    from claims.audit.checkpoint import checkpoint_bytes, describe, make_checkpoint
     from claims.workflow.users import require
 
     with _work(ctx) as session:
         require(session, ctx.obj["user"], "audit")
-        count, breaks = verify(session)
-    if breaks:
-        for found in breaks:
-            click.echo(f"第 {found.seq} 条：[{found.code}] {found.message}", err=True)
-        click.echo(f"审计日志共 {count} 条，发现 {len(breaks)} 处问题。", err=True)
-        sys.exit(1)
-    click.echo(f"审计日志完好：共 {count} 条记录，哈希链首尾相接。")
+        checkpoint = make_checkpoint(session)
+    for line in describe(checkpoint):
+        click.echo(line)
+    if out:
+        Path(out).write_bytes(checkpoint_bytes(checkpoint))
+        click.echo(f"检查点已写入 {out}；请与服务中心公钥一起保存在数据库之外")
 
+
+@audit.command("public-key")
+@click.option("-o", "--out", type=click.Path(), help="把公钥写入此文件（PEM）。")
+def audit_public_key(out: str | None) -> None:
+    """Print (and with -o save) the service center's public key, which auditors use to check signatures.
+
+    \b
+    显示服务中心的签名公钥（PEM）及其指纹。服务中心把它交给审计员（当面或另行核对指纹），
+    审计员用它核对复算包（rerun --bundle --public-key）和检查点（verify-log --public-key）。
+    不需要数据库。退出码：0 完成；1 缺少签名私钥。
+    """
+    from claims.audit.keys import KeyProblem, fingerprint, local_public_key, public_pem
+
+    try:
+        public = local_public_key()
+    except KeyProblem as problem:
+        click.echo(f"拒绝：{problem.message} [{problem.code}]", err=True)
+        sys.exit(1)
+    click.echo(public_pem(public), nl=False)
+    click.echo(f"指纹 {fingerprint(public)}")
+    if out:
+        Path(out).write_text(public_pem(public), encoding="ascii")
+        click.echo(f"公钥已写入 {out}")
 
 
 @main.command()
 @click.option("--policy", "draft_file", required=True, type=click.Path(), help="草案策略文件。")
 @click.option("--period", required=True, type=int, help="互助期，如 2025。")
-@click.option("--current", "current_file", type=click.Path(), help="现行策略文件（默认：该年度最近一个批次所用的策略）。")
+@click.option("--current", "current_file", type=click.Path(), help="现行策略文件（默认：该互助期已批准的策略版本）。")
 @click.option("-o", "--out", type=click.Path(), help="把对比写入 XLSX 文件。")
 @click.pass_context
 def simulate(ctx: click.Context, draft_file: str, period: int, current_file: str | None, out: str | None) -> None:

@@ -15,27 +15,35 @@ def batch() -> None:
 
 
 @batch.command("create")
-@click.option("--policy", "policy_file", required=True, type=click.Path(), help="策略文件（YAML）。")
+@click.option("--policy", "policy_file", type=click.Path(),
+              help="策略文件（YAML）；默认用该互助期已批准的策略版本。已有已批准版本时，文件须与某个已批准版本内容相同。")
 @click.option("--period", required=True, type=int, help="互助期，如 2025。")
 @click.option("--name", default="", help="批次名称（默认：2025 年度第 N 批）。")
 @click.option("--claim", "claim_ids", multiple=True, help="只计算这些申请（可重复）；默认该互助期全部已受理的申请。")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="并行进程数（按会员分片，结果与单进程完全相同）。")
 @click.pass_context
-def batch_create(ctx: click.Context, policy_file: str, period: int, name: str, claim_ids: tuple[str, ...],
+def batch_create(ctx: click.Context, policy_file: str | None, period: int, name: str, claim_ids: tuple[str, ...],
                  workers: int) -> None:
-    """Calculate the period's received claims against the settled ledger; prints the batch id."""
+    """计算一个互助期全部“已受理”的申请（经办员）；输出批次号。
+
+    Calculate the period's received claims against the settled ledger with the approved policy version in
+    force for the period (or --policy FILE), after checking every enrollment used against that policy.
+    Exit 0 done, 1 refused (no approved version, an enrollment the policy forbids, a role), 2 invalid input."""
     from claims.policy import read_policy
     from claims.workflow.batches import create_batch
 
-    try:
-        loaded = read_policy(policy_file)
-    except ProblemsFound as found:
-        _fail(found)
+    loaded = None
+    if policy_file:
+        try:
+            loaded = read_policy(policy_file)
+        except ProblemsFound as found:
+            _fail(found)
     with _work(ctx) as session:
         created = create_batch(session, loaded, period, ctx.obj["user"], name, list(claim_ids) or None,
                                progress=lambda message: click.echo(message, err=True), workers=workers)
-    click.echo(f"批次 {created.id}（{created.name}）：{created.claim_count} 件申请，{created.line_count} 行结果，"
+    used = f"策略版本 {created.policy_version_id}" if created.policy_version_id else f"策略文件 {created.policy_name}"
+    click.echo(f"批次 {created.id}（{created.name}，{used}）：{created.claim_count} 件申请，{created.line_count} 行结果，"
                f"拟补助合计 {created.total_fen / 100:,.2f} 元", err=True)
     click.echo(created.id)
 

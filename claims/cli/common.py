@@ -139,6 +139,7 @@ def _work(ctx: click.Context, initialised: bool = True, authenticate: bool = Tru
     """One unit of work on the database, as the logged-in user: committed whole or not at all;
     refusals exit 1, bad input 2. Only ``claims login`` itself works without authenticating."""
     from claims.bulk import collector_paused
+    from claims.engine import ValueNotInForce
     from claims.store.database import NotInitialised, Store, check_initialised
     from claims.workflow.errors import Refusal
 
@@ -157,6 +158,9 @@ def _work(ctx: click.Context, initialised: bool = True, authenticate: bool = Tru
         _refuse(refusal)
     except ProblemsFound as found:
         _fail(found)
+    except ValueNotInForce as error:  # a dated value with nothing in force for the period: complete the policy
+        click.echo(f"[POLICY_VALUE_NOT_IN_FORCE] {error}", err=True)
+        sys.exit(2)
     finally:
         store.dispose()
 

@@ -14,7 +14,8 @@ from claims.problems import ProblemsFound
 @main.command("import")
 @click.argument("kind", type=click.Choice(["members", "enrollments", "claims"]))
 @click.argument("file", type=click.Path())
-@click.option("--policy", "policy_file", type=click.Path(), help="策略文件；导入参保名单时必需。")
+@click.option("--policy", "policy_file", type=click.Path(),
+              help="参保名单：用此策略文件核对保障项目和份数；默认用各互助期已批准的策略版本。")
 @click.option("--errors-out", type=click.Path(), help="有错误时，把原始各行加一列中文错误说明写入此 XLSX 文件。")
 @click.pass_context
 def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | None, errors_out: str | None) -> None:
@@ -25,13 +26,15 @@ def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | 
     policy = None
     if policy_file:
         try:
-            policy = read_policy(policy_file).policy
+            policy = read_policy(policy_file)
         except ProblemsFound as found:
             _fail(found)
     with _work(ctx) as session:
         result = import_file(session, kind, file, ctx.obj["user"], policy)
         if result.problems:
             session.rollback()
+    for notice in result.notices:
+        click.echo(f"注意：{notice}", err=True)
     if result.problems:
         for problem in result.problems:
             click.echo(str(problem), err=True)

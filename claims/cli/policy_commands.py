@@ -14,7 +14,10 @@ from claims.problems import ProblemsFound
 
 @main.group()
 def policy() -> None:
-    """Check, show and test policy files (策略文件)."""
+    """策略：检查、展示、测试策略文件；发布、批准、驳回、列出、比较策略版本。
+
+    Check, show and test policy files (策略文件); publish, approve, reject, list and diff the versions
+    stored in the database."""
 
 
 @policy.command("check")

@@ -11,17 +11,12 @@ from claims.engine.reasons import Reason
 from claims.money import ZERO, round_fen
 
 
-def applies(plan: BenefitPlan, claim: Claim, triggered: dict[str, tuple[str, str]]) -> Step | None:
-    """The trigger step when the benefit applies to the claim (SPEC §4), else None. ``triggered``: the lump
-    sums the claim's codes match (``Plan.triggered``)."""
+def trigger_step(plan: BenefitPlan, claim: Claim, triggered: dict[str, tuple[str, str]]) -> Step:
+    """Why the benefit applies, for the explanation."""
     if plan.include is None:
-        if claim.event_type in plan.event_types:
-            return Step("trigger_event", {"event_type": claim.event_type}, plan.reference)
-        return None
-    hit = triggered.get(plan.code)
-    if hit is None:
-        return None
-    return Step("trigger_code", {"code": hit[0], "kind": hit[1]}, plan.reference)
+        return Step("trigger_event", {"event_type": claim.event_type}, plan.reference)
+    code, kind = triggered[plan.code]
+    return Step("trigger_code", {"code": code, "kind": kind}, plan.reference)
 
 
 def event_date(plan: BenefitPlan, claim: Claim):
@@ -31,22 +26,24 @@ def event_date(plan: BenefitPlan, claim: Claim):
 
 def banded_expense(ctx: Context, a: Assessment) -> None:
     claim, terms = a.claim, a.terms
-    base = sum((getattr(claim, name) for name in a.plan.benefit.base), ZERO)
+    base = a.plan.base_of(claim)
     deductible, bands = terms["deductible"], terms["bands"]
     before = ZERO
     if terms["per"] == "period":
-        counts = ctx.ledger.periods.get((a.member.member_id, a.period))
+        counts = a.counts
         if counts is not None:
             before = counts.base.get(a.plan.code, ZERO)
     after = before + base
     raw = _banded(after, deductible, bands) - _banded(before, deductible, bands)
     a.amount = round_fen(raw) * a.shares
     a.base_counted = base
-    a.steps.append(Step("banded", {
-        "base": base, "fields": list(a.plan.benefit.base), "cumulative_before": before, "cumulative_after": after,
-        "per": terms["per"], "deductible": deductible, "bands": bands,
-        "portions": _portions(before, after, deductible, bands), "raw": raw, "shares": a.shares, "amount": a.amount,
-    }, a.plan.reference, terms["effective"]))
+    if a.steps is not None:
+        a.steps.append(Step("banded", {
+            "base": base, "fields": list(a.plan.benefit.base), "cumulative_before": before,
+            "cumulative_after": after, "per": terms["per"], "deductible": deductible, "bands": bands,
+            "portions": _portions(before, after, deductible, bands), "raw": raw, "shares": a.shares,
+            "amount": a.amount,
+        }, a.plan.reference, terms["effective"]))
     if after <= deductible:
         a.reason = Reason.BELOW_DEDUCTIBLE
     elif a.amount == 0:
@@ -81,16 +78,17 @@ def per_diem(ctx: Context, a: Assessment) -> None:
     days = max(1, (claim.discharge_date - claim.admission_date).days)
     from_day, rate, limit = terms["from_day"], terms["rate"], terms["limit"]
     payable = max(0, days - (from_day - 1))
-    counts = ctx.ledger.periods.get((a.member.member_id, a.period))
+    counts = a.counts
     used = counts.days.get(a.plan.code, 0) if counts is not None else 0
     paid_days = payable if limit is None else max(0, min(payable, limit - used))
     a.amount = round_fen(paid_days * rate * a.shares)
     a.days_counted = paid_days
-    a.steps.append(Step("per_diem", {
-        "admission": claim.admission_date, "discharge": claim.discharge_date, "days": days,
-        "from_day": from_day, "payable": payable, "limit": limit, "used_before": used,
-        "paid_days": paid_days, "rate": rate, "shares": a.shares, "amount": a.amount,
-    }, a.plan.reference, terms["effective"]))
+    if a.steps is not None:
+        a.steps.append(Step("per_diem", {
+            "admission": claim.admission_date, "discharge": claim.discharge_date, "days": days,
+            "from_day": from_day, "payable": payable, "limit": limit, "used_before": used,
+            "paid_days": paid_days, "rate": rate, "shares": a.shares, "amount": a.amount,
+        }, a.plan.reference, terms["effective"]))
     if payable == 0:
         a.reason = Reason.SHORT_STAY
     elif paid_days == 0:
@@ -101,9 +99,11 @@ def lump_sum(ctx: Context, a: Assessment, reduced: Decimal | None) -> None:
     full = a.terms["amount"]
     per_share = full if reduced is None else reduced
     a.amount = round_fen(per_share * a.shares)
-    a.steps.append(Step("lump_sum", {
-        "full": full, "per_share": per_share, "shares": a.shares, "amount": a.amount, "reduced": reduced is not None,
-    }, a.plan.reference, a.terms["effective"]))
+    if a.steps is not None:
+        a.steps.append(Step("lump_sum", {
+            "full": full, "per_share": per_share, "shares": a.shares, "amount": a.amount,
+            "reduced": reduced is not None,
+        }, a.plan.reference, a.terms["effective"]))
     if reduced is not None:
         a.reason = Reason.WAITING_REDUCED
 

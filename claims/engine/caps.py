@@ -13,8 +13,8 @@ from claims.engine.reasons import Reason
 ZERO = Decimal("0.00")
 
 
-def apply_caps(ctx: Context, a: Assessment, item: ItemPlan, counts: MemberPeriod | None) -> tuple[Decimal, Reason | None, dict]:
-    """The paid amount, its reason, and the caps before and after (for the explanation)."""
+def apply_caps(ctx: Context, a: Assessment, item: ItemPlan, counts: MemberPeriod | None) -> tuple[Decimal, Reason | None, tuple | None]:
+    """The paid amount, its reason, and the caps before and after (for the explanation; None without one)."""
     cap_per_share, cap_since = item.cap_per_share(a.period_start)
     item_cap = cap_per_share * a.shares
     item_left = item_cap - (counts.item_paid.get(item.code, ZERO) if counts is not None else ZERO)  # keeps fen
@@ -28,10 +28,13 @@ def apply_caps(ctx: Context, a: Assessment, item: ItemPlan, counts: MemberPeriod
     reason = a.reason
     if paid < a.amount:
         reason = Reason.CAP_REACHED if paid == 0 else Reason.CAPPED
-        which = "scheme" if scheme_left is not None and scheme_left < item_left else "item"
-        a.steps.append(Step("capped", {
-            "which": which, "before_cap": a.amount, "paid": paid, "item_cap": item_cap, "item_left": item_left,
-            "scheme_left": scheme_left, "item_name": item.item.name,
-        }, item.item.reference, cap_since))
+        if a.steps is not None:
+            which = "scheme" if scheme_left is not None and scheme_left < item_left else "item"
+            a.steps.append(Step("capped", {
+                "which": which, "before_cap": a.amount, "paid": paid, "item_cap": item_cap, "item_left": item_left,
+                "scheme_left": scheme_left, "item_name": item.item.name,
+            }, item.item.reference, cap_since))
+    if a.steps is None:
+        return paid, reason, None
     caps = (item_left, item_left - paid, scheme_left, None if scheme_left is None else scheme_left - paid)
     return paid, reason, caps

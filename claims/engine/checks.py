@@ -20,27 +20,30 @@ def check(ctx: Context, a: Assessment) -> Decimal | None:
         return None
     enrollment = cover.enrollment
     a.shares = enrollment.shares
-    a.steps.append(Step("enrolled", {
-        "item_name": item.name, "period": a.period, "shares": a.shares,
-        "start_date": enrollment.start_date, "continuous_since": cover.continuous_since,
-    }, item.reference))
+    if a.steps is not None:
+        a.steps.append(Step("enrolled", {
+            "item_name": item.name, "period": a.period, "shares": a.shares,
+            "start_date": enrollment.start_date, "continuous_since": cover.continuous_since,
+        }, item.reference))
 
     if plan.gender is not None and member.gender != plan.gender:
         a.fail(Reason.INELIGIBLE_GENDER, required=plan.gender, gender=member.gender)
         return None
-    if plan.age is not None:
-        age_range = plan.age.get(member.gender) or plan.age.get("any")
+    terms = a.terms
+    if terms["age"] is not None:
+        age_range = terms["age"].get(member.gender) or terms["age"].get("any")
         age = member.age_on(a.event_date)
         if age_range is not None and not age_range[0] <= age <= age_range[1]:
-            a.fail(Reason.INELIGIBLE_AGE, age=age, low=age_range[0], high=age_range[1], event_date=a.event_date)
+            a.fail(Reason.INELIGIBLE_AGE, age=age, low=age_range[0], high=age_range[1], event_date=a.event_date,
+                   period=a.period)
             return None
-    if plan.min_level is not None:
-        minimum = plan.min_level.get(claim.event_type)
+    if terms["min_level"] is not None:
+        minimum = terms["min_level"].get(claim.event_type)
         if minimum is not None and claim.hospital_level < minimum:
-            a.fail(Reason.HOSPITAL_LEVEL, level=claim.hospital_level, minimum=minimum)
+            a.fail(Reason.HOSPITAL_LEVEL, level=claim.hospital_level, minimum=minimum, period=a.period)
             return None
 
-    counts = ctx.ledger.periods.get((member.member_id, a.period))
+    counts = a.counts = ctx.ledger.periods.get((member.member_id, a.period))
     if counts is not None and item.code in counts.cover_ended:
         a.fail(Reason.COVER_ENDED, item_name=item.name, period=a.period)
         return None
@@ -59,9 +62,10 @@ def check(ctx: Context, a: Assessment) -> Decimal | None:
                     a.fail(Reason.WAITING_PERIOD, day=day, first=first, last=last,
                            since=cover.continuous_since, event_date=a.event_date)
                     return None
-                a.steps.append(Step("waiting_reduced", {
-                    "day": day, "first": first, "last": last, "since": cover.continuous_since,
-                    "per_share": amount, "shares": a.shares,
-                }, plan.reference, effective))
+                if a.steps is not None:
+                    a.steps.append(Step("waiting_reduced", {
+                        "day": day, "first": first, "last": last, "since": cover.continuous_since,
+                        "per_share": amount, "shares": a.shares,
+                    }, plan.reference, effective))
                 return amount
     return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from operator import attrgetter
 from typing import NamedTuple
 
 from claims.engine.model import Enrollment
-from claims.engine.periods import period_end
+from claims.engine.periods import period_end, period_start
+from claims.engine.values import value_at
 from claims.policy.schema import Policy
 
 
@@ -20,25 +21,36 @@ class Cover(NamedTuple):
         return (day - self.continuous_since).days + 1
 
 
+_CHAIN_ORDER = attrgetter("member_id", "item", "period")
+
+
 class CoverIndex:
-    """Enrollments chained across consecutive periods when the gap is at most ``renewal_grace_days``."""
+    """Enrollments chained across consecutive periods when the gap is at most ``renewal_grace_days``:
+    one sorted sweep, so each member's item chain is walked once, period by period."""
 
     def __init__(self, policy: Policy, enrollments: Iterable[Enrollment]):
-        by_member_item: dict[tuple[str, str], list[Enrollment]] = defaultdict(list)
-        for enrollment in enrollments:
-            by_member_item[(enrollment.member_id, enrollment.item)].append(enrollment)
-        self._covers: dict[tuple[str, str, int], Cover] = {}
-        grace = policy.renewal_grace_days
-        for (member_id, item), chain in by_member_item.items():
-            previous: Cover | None = None
-            for enrollment in sorted(chain, key=lambda e: e.period):
-                since = enrollment.start_date
-                if previous is not None and previous.enrollment.period == enrollment.period - 1:
-                    gap = (enrollment.start_date - period_end(policy, previous.enrollment.period)).days - 1
-                    if gap <= grace:
+        graces: dict[int, int] = {}  # the later period's grace, as in force on its first day
+        period_ends: dict[int, date] = {}
+        covers: dict[tuple[str, str, int], Cover] = {}
+        previous: Cover | None = None
+        for enrollment in sorted(enrollments, key=_CHAIN_ORDER):
+            since = enrollment.start_date
+            if previous is not None:
+                before = previous.enrollment
+                if (before.period == enrollment.period - 1 and before.item == enrollment.item
+                        and before.member_id == enrollment.member_id):
+                    end = period_ends.get(before.period)
+                    if end is None:
+                        end = period_ends[before.period] = period_end(policy, before.period)
+                    grace = graces.get(enrollment.period)
+                    if grace is None:
+                        grace = graces[enrollment.period] = value_at(
+                            policy.renewal_grace_days, period_start(policy, enrollment.period), "renewal_grace_days")[0]
+                    if (since - end).days - 1 <= grace:
                         since = previous.continuous_since
-                previous = Cover(enrollment, since)
-                self._covers[(member_id, item, enrollment.period)] = previous
+            previous = Cover(enrollment, since)
+            covers[(enrollment.member_id, enrollment.item, enrollment.period)] = previous
+        self._covers = covers
 
     def cover(self, member_id: str, item: str, period: int, day: date) -> Cover | None:
         """The cover in force on ``day`` (which lies in ``period``), or None."""

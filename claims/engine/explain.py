@@ -92,9 +92,11 @@ def _render_reason(step: Step) -> str:
     elif reason is Reason.INELIGIBLE_GENDER:
         detail = f"（限{GENDER_NAMES[v['required']]}性）"
     elif reason is Reason.INELIGIBLE_AGE:
-        detail = f"（事件日 {v['event_date']} 时 {v['age']} 周岁，规定 {v['low']}–{v['high']} 周岁）"
+        rule = f"{v['period']} 年度规定" if "period" in v else "规定"  # age limits may change by period
+        detail = f"（事件日 {v['event_date']} 时 {v['age']} 周岁，{rule} {v['low']}–{v['high']} 周岁）"
     elif reason is Reason.HOSPITAL_LEVEL:
-        detail = f"（{v['level']} 级医院，要求 {v['minimum']} 级及以上）"
+        rule = f"{v['period']} 年度要求" if "period" in v else "要求"
+        detail = f"（{v['level']} 级医院，{rule} {v['minimum']} 级及以上）"
     elif reason is Reason.WAITING_PERIOD:
         detail = f"（确诊日为连续保障第 {v['day']} 天，自 {v['since']} 起算；第 {v['first']}–{v['last']} 天不予补助）"
     elif reason is Reason.NOT_CHOSEN:

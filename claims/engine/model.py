@@ -82,7 +82,7 @@ class ResultLine(NamedTuple):
     benefit: str
     amount: Decimal
     reason: Reason | None
-    explanation: Explanation
+    explanation: Explanation | None  # None when calculated with explain=False (recomputable exactly)
     order: tuple[int, int] = (-1, -1)  # policy position (item, benefit), for sorting
     counted: Any = None  # claims.engine.ledger.Count when the line passed every check, else None
 

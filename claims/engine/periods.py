@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from claims.engine.values import value_at
 from claims.policy.schema import Policy
 
 
@@ -25,6 +26,7 @@ def period_end(policy: Policy, label: int) -> date:
 def claim_deadline(policy: Policy, label: int) -> date:
     """Last day of the month that lies ``months_after_period_end`` months after the period's last month."""
     end = period_end(policy, label)
-    months = end.month + policy.claim_deadline.months_after_period_end
+    after = value_at(policy.claim_deadline.months_after_period_end, period_start(policy, label), "claim_deadline")[0]
+    months = end.month + after
     year, month = end.year + (months - 1) // 12, (months - 1) % 12 + 1
     return date(year, month, calendar.monthrange(year, month)[1])

@@ -6,37 +6,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from claims.engine.periods import claim_deadline, period_of, period_start
-from claims.policy.dated import Dated, NotInForce
+from claims.engine.values import value_at
+from claims.money import ZERO
 from claims.policy.patterns import CodeSet
 from claims.policy.schema import BandedExpense, BenefitBase, Item, LumpSum, PerDiem, Policy
-
-
-class ValueNotInForce(Exception):
-    """A dated policy value has no entry in force on a period's first day: the policy must be completed."""
-
-    def __init__(self, what: str, error: NotInForce):
-        self.what = what
-        super().__init__(f"策略参数“{what}”在 {error.day} 尚未生效（最早生效日 {error.first}），请补充该互助期的取值")
-
-
-def value_at(dated: Dated, start: date, what: str) -> tuple[Decimal | int, date | None]:
-    """The value in force on the period's first day, and its effective date when the value is dated."""
-    if not dated.is_dated:
-        return dated.entries[0][1], None
-    try:
-        effective, value = dated.entry_at(start)
-    except NotInForce as error:
-        raise ValueNotInForce(what, error) from None
-    return value, effective
 
 
 class BenefitPlan:
     """One benefit with everything the engine asks of it precomputed."""
 
     __slots__ = ("item", "benefit", "order", "code", "kind", "reference", "event_types", "include", "procedures",
-                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "_terms")
+                 "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "base_of", "_terms")
 
     def __init__(self, item: Item, item_index: int, benefit: BenefitBase, benefit_index: int):
         self.item, self.benefit, self.order = item, benefit, (item_index, benefit_index)
@@ -52,7 +35,15 @@ class BenefitPlan:
         self.waiting = tuple(benefit.waiting)
         self.lump_scope = benefit.once_per if lump else None
         self.ends_cover = lump and item.ends_cover_on_payout
+        self.base_of = _base_getter(benefit.base) if isinstance(benefit, BandedExpense) else None
         self._terms: dict[date, dict] = {}
+
+    def applies(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> bool:
+        """SPEC §4: an expense or daily benefit applies by event type; a lump sum when a code triggers it
+        (``Plan.triggered``)."""
+        if self.include is None:
+            return event_type in self.event_types
+        return self.code in triggered
 
     def terms(self, start: date) -> dict:
         """Every value of this benefit in force on the period's first day (resolved once per period)."""
@@ -63,14 +54,30 @@ class BenefitPlan:
 
     def _resolve(self, start: date) -> dict:
         b, code = self.benefit, self.code
-        terms: dict = {"waiting": [(rule.days[0], rule.days[1], *value_at(rule.amount, start, f"{code}.waiting"))
-                                   for rule in self.waiting]}
+        terms: dict = {
+            "waiting": [(value_at(rule.days[0], start, f"{code}.waiting.days")[0],
+                         value_at(rule.days[1], start, f"{code}.waiting.days")[0],
+                         *value_at(rule.amount, start, f"{code}.waiting")) for rule in self.waiting],
+            "age": None if self.age is None else {
+                who: tuple(value_at(limit, start, f"{code}.eligibility.age")[0] for limit in limits)
+                for who, limits in self.age.items()},
+            "min_level": None if self.min_level is None else {
+                event: value_at(level, start, f"{code}.eligibility.min_hospital_level")[0]
+                for event, level in self.min_level.items()},
+        }
         if isinstance(b, BandedExpense):
             deductible, since = (value_at(b.deductible.amount, start, f"{code}.deductible") if b.deductible
                                  else (Decimal(0), None))
-            bands = [(band.lower, band.upper, *value_at(band.rate, start, f"{code}.bands")) for band in b.bands]
-            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=[(lo, up, rate) for lo, up, rate, _ in bands],
-                         effective=since or next((s for *_, s in bands if s), None))
+            bands, dates = [], [since]
+            for band in b.bands:
+                lower, lower_since = value_at(band.lower, start, f"{code}.bands.from")
+                upper, upper_since = (None, None) if band.upper is None else value_at(band.upper, start, f"{code}.bands.to")
+                rate, rate_since = value_at(band.rate, start, f"{code}.bands.rate")
+                bands.append((lower, upper, rate))
+                dates += [lower_since, upper_since, rate_since]
+            # the latest change among the values used is the one a clerk reads out
+            terms.update(deductible=deductible, per=b.deductible.per if b.deductible else "period", bands=bands,
+                         effective=max((d for d in dates if d), default=None))
         elif isinstance(b, PerDiem):
             rate, rate_since = value_at(b.rate, start, f"{code}.rate")
             from_day, from_since = value_at(b.from_day, start, f"{code}.from_day")
@@ -81,6 +88,16 @@ class BenefitPlan:
             amount, since = value_at(b.amount, start, f"{code}.amount")
             terms.update(amount=amount, effective=since)
         return terms
+
+
+def _base_getter(fields: list[str]):
+    """claim → the sum of its ``fields`` (a banded expense's base), started from ZERO as ``sum`` would (so the
+    figure keeps at least two decimals, as in the explanation)."""
+    if len(fields) == 1:
+        get_one = attrgetter(fields[0])
+        return lambda claim: ZERO + get_one(claim)
+    get = attrgetter(*fields)
+    return lambda claim: sum(get(claim), ZERO)
 
 
 class ItemPlan:
@@ -116,6 +133,18 @@ class Plan:
         self._periods: dict[tuple[int, int], tuple[int, date]] = {}
         self._deadlines: dict[int, date] = {}
         self._scheme_caps: dict[date, Decimal | None] = {}
+        self._units: dict[tuple, list[tuple[ItemPlan, tuple[BenefitPlan, ...]]]] = {}
+
+    def units_for(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> list[tuple[ItemPlan, tuple]]:
+        """The evaluation units, in evaluation order, each with only its benefits that apply to a claim of
+        ``event_type`` whose codes trigger ``triggered`` (SPEC §4); worked out once per such combination."""
+        key = (event_type, *triggered)
+        found = self._units.get(key)
+        if found is None:
+            found = self._units[key] = [
+                (item, applying) for item in self.items for unit in item.units
+                if (applying := tuple(plan for plan in unit if plan.applies(event_type, triggered)))]
+        return found
 
     def period(self, day: date) -> tuple[int, date]:
         """(label, first day) of the period that ``day`` falls in."""

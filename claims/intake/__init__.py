@@ -9,6 +9,7 @@ from pathlib import Path
 
 from claims.engine.model import Claim, Enrollment, Member
 from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
+from claims.intake.lenient import CellError, key_text, parse_date
 from claims.intake.rows import header_positions, parse_table
 from claims.intake.tables import Table, read_table
 from claims.policy.schema import Policy
@@ -31,7 +32,7 @@ class Share:
     count: int
 
     def owns(self, member_id: object) -> bool:
-        return zlib.crc32(str(member_id).strip().encode()) % self.count == self.index
+        return zlib.crc32(key_text(member_id).encode()) % self.count == self.index
 
 
 def read_inputs(policy: Policy, members: str | Path, enrollments: str | Path, claims: str | Path,
@@ -84,14 +85,15 @@ def _owned(table: Table, kind: str, share: Share) -> Table:
     if index is None:
         return table  # the missing column is reported by parse_table
     return Table(table.file, table.header,
-                 [(n, cells) for n, cells in table.rows if share.owns(cells[index] if index < len(cells) else "")])
+                 [(n, cells) for n, cells in table.rows if share.owns(cells[index] if index < len(cells) else "")],
+                 table.formulas, table.notices)
 
 
 def column(table: Table, kind: str, field: str) -> set[str]:
     index = header_positions(table, kind).get(field)
     if index is None:
         return set()
-    return {str(cells[index]).strip() for _, cells in table.rows if index < len(cells) and cells[index] is not None}
+    return {key_text(cells[index]) for _, cells in table.rows if index < len(cells) and cells[index] is not None}
 
 
 def first_invoice_holders(table: Table) -> dict[str, str]:
@@ -105,10 +107,17 @@ def first_invoice_holders(table: Table) -> dict[str, str]:
     keyed = []
     for _, cells in table.rows:
         if invoice < len(cells) and cells[invoice]:
-            day = cells[discharge]
-            keyed.append((day.isoformat() if isinstance(day, date) else str(day).strip(),
-                          str(cells[claim_id]).strip(), str(cells[invoice]).strip()))
+            keyed.append((_day_key(cells[discharge]),
+                          key_text(cells[claim_id]), key_text(cells[invoice])))
     holders: dict[str, str] = {}
     for _, claim, number in sorted(keyed):
         holders.setdefault(number, claim)
     return holders
+
+
+def _day_key(cell: object) -> str:
+    """A discharge date as the row parser reads it (2025/6/1 sorts as 2025-06-01), or its text if invalid."""
+    try:
+        return parse_date(cell).isoformat()
+    except CellError:
+        return str(cell).strip()

@@ -25,6 +25,10 @@ def message(field: str, errors: list[dict[str, Any]]) -> tuple[str, str]:
         return custom["type"], custom["msg"]
     if "missing" in types or (value == "" and "string_too_short" in types):
         return "INPUT_REQUIRED", "必填项为空"
+    too_long = next((e for e in errors if e["type"] in ("string_too_long", "too_long")), None)
+    if too_long is not None:
+        limit = (too_long.get("ctx") or {}).get("max_length")
+        return "INPUT_TOO_LONG", f"最长 {limit} 个字符，本格有 {len(str(too_long.get('input', '')))} 个：{value}"
     if field in DATES:
         return "INPUT_BAD_DATE", f"“{value}”不是有效日期（应为 YYYY-MM-DD，如 2025-03-01）"
     if field in MONEY:

@@ -11,20 +11,94 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, NotRequired
 
-from pydantic import AfterValidator, ConfigDict, Field, Strict, StringConstraints, TypeAdapter, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 from stdnum.cn import ric
 from typing_extensions import TypedDict
 
-IDENT = r"^[0-9A-Za-z][0-9A-Za-z_\-./]{0,39}$"
-DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+from claims.intake.lenient import (
+    CellError,
+    clean_code,
+    clean_text,
+    parse_date,
+    parse_money,
+    refuse_number_cell,
+)
 
-Ident = Annotated[str, StringConstraints(pattern=IDENT)]
-Text = Annotated[str, StringConstraints(min_length=1)]
-OptionalText = Annotated[str, StringConstraints()]
-# a real date cell, or text exactly YYYY-MM-DD (pydantic alone would also take a Unix time such as 1740787200)
-Day = Annotated[date, Strict()] | Annotated[str, StringConstraints(pattern=DATE_TEXT), AfterValidator(date.fromisoformat)]
-Money = Annotated[Decimal, Field(ge=0, decimal_places=2, allow_inf_nan=False)]
+IDENT = r"^[0-9A-Za-z][0-9A-Za-z_\-./]{0,39}$"
+
+
+def _lenient(function, *args):
+    """A lenient parser of claims.intake.lenient as a pydantic before-validator: its CellError becomes a
+    custom error whose type is the stable code (messages.py passes it through)."""
+    def validate(value):
+        try:
+            return function(value, *args)
+        except CellError as error:
+            raise PydanticCustomError(error.code, error.message) from None
+    return BeforeValidator(validate)
+
+
+def _dated(value, info: ValidationInfo):
+    """Dates of events (admission, discharge, diagnosis, submission) may not lie after today."""
+    try:
+        return parse_date(value, (info.context or {}).get("today"))
+    except CellError as error:
+        raise PydanticCustomError(error.code, error.message) from None
+
+
+def _no_number(label: str):
+    """Put after Code in an Annotated: pydantic runs before-validators last-declared first."""
+    return _lenient(refuse_number_cell, label)
+
+
+def _code(value):
+    if value.__class__ is str and value.isascii() and value.isprintable():  # the common case, no wrapper
+        return value.strip()
+    try:
+        return clean_code(value)
+    except CellError as error:
+        raise PydanticCustomError(error.code, error.message) from None
+
+
+def _clean(value):
+    if value.__class__ is str and value.isprintable():
+        return value.strip()
+    try:
+        return clean_text(value)
+    except CellError as error:
+        raise PydanticCustomError(error.code, error.message) from None
+
+
+Code = BeforeValidator(_code)
+Clean = BeforeValidator(_clean)
+
+
+def Ident(label: str):  # noqa: N802 - a type factory
+    return Annotated[str, Code, _no_number(label), StringConstraints(pattern=IDENT)]
+
+
+def Text(limit: int):  # noqa: N802 - a type factory
+    return Annotated[str, Clean, StringConstraints(min_length=1, max_length=limit)]
+
+
+def OptionalText(limit: int, code: bool = False):  # noqa: N802 - a type factory
+    return Annotated[str, Code if code else Clean, StringConstraints(max_length=limit)]
+
+
+# a date cell, a date-time or text in the forms of lenient.parse_date (never a Unix time such as 1740787200)
+Day = Annotated[date, _lenient(parse_date), Strict()]
+EventDay = Annotated[date, BeforeValidator(_dated), Strict()]
+Money = Annotated[Decimal, _lenient(parse_money), Strict()]
 
 
 def _fail(code: str, message: str, **context) -> PydanticCustomError:
@@ -70,43 +144,47 @@ def split_codes(text: str) -> tuple[str, ...]:
 CONFIG = ConfigDict(str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
+# the lengths are those of the columns in claims/store/models.py: the same limits on SQLite and PostgreSQL,
+# checked here with a located message instead of a database error
 class MemberIn(TypedDict):
     __pydantic_config__ = CONFIG  # type: ignore[misc]
-    member_id: Ident
-    name: Text
-    id_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"), AfterValidator(check_id_number)]
-    unit: Text
-    bank_name: NotRequired[OptionalText]
-    bank_account: NotRequired[Annotated[str, StringConstraints(pattern=r"^[0-9 ]{8,40}$")]]
-    phone: NotRequired[Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9\- ]{4,19}$")]]
+    member_id: Ident("会员编号")
+    name: Text(100)
+    id_number: Annotated[str, Code, _no_number("身份证号"), StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"),
+                         AfterValidator(check_id_number)]
+    unit: Text(200)
+    bank_name: NotRequired[OptionalText(200)]
+    bank_account: NotRequired[Annotated[str, Code, _no_number("银行账号"), StringConstraints(pattern=r"^[0-9 ]{8,40}$")]]
+    phone: NotRequired[Annotated[str, Code, _no_number("手机号"),
+                                 StringConstraints(pattern=r"^\+?[0-9][0-9\- ]{4,19}$")]]
 
 
 class EnrollmentIn(TypedDict):
     __pydantic_config__ = CONFIG  # type: ignore[misc]
-    member_id: Ident
-    item: Text
-    period: Annotated[int, Field(ge=1990, le=2200)]
-    shares: NotRequired[Annotated[int, Field(ge=1, le=99)]]
+    member_id: Ident("会员编号")
+    item: Annotated[str, Code, StringConstraints(min_length=1, max_length=40)]
+    period: Annotated[int, Code, Field(ge=1990, le=2200)]
+    shares: NotRequired[Annotated[int, Code, Field(ge=1, le=99)]]
     start_date: Day
 
 
 class ClaimIn(TypedDict):
     __pydantic_config__ = CONFIG  # type: ignore[misc]
-    claim_id: Ident
-    member_id: Ident
-    event_type: Literal["inpatient", "outpatient_special", "住院", "规定病种门诊"]
-    admission_date: Day
-    discharge_date: Day
-    diagnosis_date: NotRequired[Day]
-    hospital_level: Annotated[int, Field(ge=1, le=3)] | Literal["一级", "二级", "三级"]
-    diagnoses: Annotated[str, StringConstraints(pattern=DIAGNOSES)]
-    procedures: NotRequired[Annotated[str, StringConstraints(pattern=PROCEDURES)]]
+    claim_id: Annotated[str, Code, StringConstraints(pattern=IDENT)]
+    member_id: Ident("会员编号")
+    event_type: Annotated[Literal["inpatient", "outpatient_special", "住院", "规定病种门诊"], Code]
+    admission_date: EventDay
+    discharge_date: EventDay
+    diagnosis_date: NotRequired[EventDay]
+    hospital_level: Annotated[Annotated[int, Field(ge=1, le=3)] | Literal["一级", "二级", "三级"], Code]
+    diagnoses: Annotated[str, Code, StringConstraints(pattern=DIAGNOSES, max_length=400)]
+    procedures: NotRequired[Annotated[str, Code, StringConstraints(pattern=PROCEDURES, max_length=400)]]
     total_cost: Money
     insurance_paid: Money
     self_pay_in_scope: Money
     self_pay_out_of_scope: Money
-    invoice_no: NotRequired[OptionalText]
-    submitted_date: Day
+    invoice_no: NotRequired[OptionalText(60, code=True)]
+    submitted_date: EventDay
 
 
 SCHEMAS = {"members": MemberIn, "enrollments": EnrollmentIn, "claims": ClaimIn}

@@ -53,3 +53,24 @@ class Dated(Generic[T]):
         if not self.is_dated:
             return str(self.entries[0][1])
         return "；".join(f"{d} 起 {v}" for d, v in self.entries)
+
+
+def change_dates(*dated: Dated | None) -> list[date]:
+    """Every effective date of the given values (``date.min`` for plain numbers), sorted: checks between
+    dated values (a band's limits, an age range) are made on each day one of them changes."""
+    return sorted({day for value in dated if value is not None for day, _ in value.entries})
+
+
+def value_on(dated: Dated | None, day: date):
+    """The value in force on ``day``, or None when there is none (yet)."""
+    if dated is None:
+        return None
+    try:
+        return dated.at(day)
+    except NotInForce:
+        return None
+
+
+def since(day: date) -> str:
+    """“（2026-01-01 起）” for a dated check's message; nothing for plain numbers."""
+    return "" if day == date.min else f"（{day} 起）"

@@ -119,6 +119,9 @@ def _pydantic_problem(source: Source, error: dict) -> Problem:
     if error["type"] == "union_tag_invalid":
         path = path + ("kind",)
     known = _MESSAGES.get(error["type"])
+    if error["type"] == "dict_type" and loc and loc[-1] == "age":
+        known = ("POLICY_BAD_SHAPE", "年龄条件应写成 {{male: [0, 59], female: [0, 54]}} 或 {{any: [16, 60]}}（周岁，含两端）；"
+                                     "不限年龄请不写 age")
     if known:
         code, template = known
         key = next((part for part in reversed(loc) if isinstance(part, str)), "")

@@ -8,13 +8,15 @@ the others run on every part that validated on its own. Either way one file repo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from claims.policy.dated import Dated, change_dates, since, value_on
 from claims.policy.patterns import normalize
 from claims.policy.schema import BenefitBase, Eligibility, LumpSum, PerDiem
-from claims.policy.values import parse_money
+from claims.policy.values import dated, parse_money
 
 Issue = tuple[tuple[Any, ...], str, str]
 
@@ -66,9 +68,11 @@ def check_benefit(benefit: BenefitBase, path: tuple) -> Iterator[Issue]:
 
 
 def check_eligibility(eligibility: Eligibility, path: tuple) -> Iterator[Issue]:
-    for gender, (low, high) in (eligibility.age or {}).items():
-        if low > high:
-            yield path + ("age", gender), "POLICY_BAD_RANGE", f"年龄范围 [{low}, {high}] 的下限大于上限"
+    for gender, (low_dated, high_dated) in (eligibility.age or {}).items():
+        for day in change_dates(low_dated, high_dated):
+            low, high = value_on(low_dated, day), value_on(high_dated, day)
+            if low is not None and high is not None and low > high:
+                yield path + ("age", gender), "POLICY_BAD_RANGE", f"年龄范围 [{low}, {high}]{since(day)} 的下限大于上限"
 
 
 def _check_unique_patterns(patterns: Any, path: tuple) -> Iterator[Issue]:
@@ -81,56 +85,73 @@ def _check_unique_patterns(patterns: Any, path: tuple) -> Iterator[Issue]:
 
 
 def _check_waiting(benefit: BenefitBase, path: tuple) -> Iterator[Issue]:
-    previous_last = 0
+    for day in change_dates(*(limit for rule in benefit.waiting for limit in rule.days)):
+        previous_last = 0
+        for k, rule in enumerate(benefit.waiting):
+            first, last = value_on(rule.days[0], day), value_on(rule.days[1], day)
+            if first is None or last is None:
+                continue
+            where = path + ("waiting", k)
+            if first < 1 or last < first:
+                yield where, "POLICY_BAD_RANGE", (f"等待期天数 [{first}, {last}]{since(day)} 无效：第 1 天是连续保障的起始日，"
+                                                  "且起点不能大于终点")
+            elif first <= previous_last:
+                yield where, "POLICY_WAITING_OVERLAP", f"等待期规则 [{first}, {last}]{since(day)} 与前一条重叠或未按天数排序"
+            previous_last = max(previous_last, last)
     for k, rule in enumerate(benefit.waiting):
-        first, last = rule.days
         where = path + ("waiting", k)
-        if first < 1 or last < first:
-            yield where, "POLICY_BAD_RANGE", f"等待期天数 [{first}, {last}] 无效：第 1 天是连续保障的起始日，且起点不能大于终点"
-        elif first <= previous_last:
-            yield where, "POLICY_WAITING_OVERLAP", f"等待期规则 [{first}, {last}] 与前一条重叠或未按天数排序"
-        previous_last = max(previous_last, last)
         if not isinstance(benefit, LumpSum) and any(v != 0 for v in rule.amount.values()):
             yield where + ("amount",), "POLICY_WAITING_AMOUNT", "只有定额补助（lump_sum）可以在等待期内减额给付；其他类型的等待期金额须为 0"
 
 
-def _bound(value: Any):
+_DATED_MONEY = dated(parse_money)
+
+
+def _dated_bound(value: Any) -> Dated | None:
     try:
-        return parse_money(value)
+        return _DATED_MONEY(value)
     except PydanticCustomError:
         return None
 
 
 def _check_bands(raw_bands: Any, path: tuple) -> Iterator[Issue]:
+    """Bands as in force on each day one of their limits changes (plain limits: once)."""
     bands = list(_dicts(raw_bands))
     if not bands:
         return
-    first = _bound(bands[0][1].get("from"))
+    limits = [(k, band, _dated_bound(band.get("from")), _dated_bound(band.get("to")) if "to" in band else None)
+              for k, band in bands]
+    for day in change_dates(*(d for _, _, low, high in limits for d in (low, high))) or [date.min]:
+        resolved = [(k, band, value_on(low, day), value_on(high, day)) for k, band, low, high in limits]
+        yield from _check_bands_on(resolved, path, since(day))
+
+
+def _check_bands_on(bands: list[tuple], path: tuple, when: str) -> Iterator[Issue]:
+    first = bands[0][2]
     if first is not None and first != 0:
-        yield path + (0, "from"), "POLICY_BAND_START", f"第一档须从 0 起（起付线以上的金额），现为 {first}"
-    lowers = [(k, _bound(band.get("from"))) for k, band in bands]
+        yield path + (0, "from"), "POLICY_BAND_START", f"第一档须从 0 起（起付线以上的金额），现为 {first}{when}"
+    lowers = [(k, low) for k, _, low, _ in bands]
     unsorted = [(k, low, prev) for (_, prev), (k, low) in zip(lowers, lowers[1:], strict=False)
                 if low is not None and prev is not None and low < prev]
     if unsorted:  # order first: gaps and overlaps mean nothing until the bands are sorted
         for k, low, prev in unsorted:
-            yield path + (k, "from"), "POLICY_BAND_UNSORTED", f"分档须按金额从低到高排列：{low} 排在 {prev} 之后"
+            yield path + (k, "from"), "POLICY_BAND_UNSORTED", f"分档须按金额从低到高排列：{low} 排在 {prev} 之后{when}"
         return
     previous = None
-    for position, (k, band) in enumerate(bands):
+    for position, (k, band, lower, upper) in enumerate(bands):
         last = position == len(bands) - 1
-        lower, upper = _bound(band.get("from")), _bound(band.get("to")) if "to" in band else None
         if "to" not in band and not last:
             yield path + (k,), "POLICY_BAND_OPEN", "只有最后一档可以不写上限（to）"
         if "to" in band and last:
             yield path + (k, "to"), "POLICY_BAND_OPEN", "最后一档不应有上限（to），超出部分须有比例"
         if lower is not None and upper is not None and upper <= lower:
-            yield path + (k,), "POLICY_BAND_ORDER", f"分档 [{lower}, {upper}) 的上限须大于下限"
+            yield path + (k,), "POLICY_BAND_ORDER", f"分档 [{lower}, {upper}){when} 的上限须大于下限"
         if previous is not None and lower is not None and previous[0] is not None:
             prev_upper = previous[1]
             if prev_upper is not None and lower < prev_upper:
-                yield path + (k, "from"), "POLICY_BAND_OVERLAP", f"分档重叠：本档从 {lower} 起，上一档到 {prev_upper} 止"
+                yield path + (k, "from"), "POLICY_BAND_OVERLAP", f"分档重叠{when}：本档从 {lower} 起，上一档到 {prev_upper} 止"
             elif prev_upper is not None and lower > prev_upper:
-                yield path + (k, "from"), "POLICY_BAND_GAP", f"分档之间有空档：上一档到 {prev_upper} 止，本档从 {lower} 起"
+                yield path + (k, "from"), "POLICY_BAND_GAP", f"分档之间有空档{when}：上一档到 {prev_upper} 止，本档从 {lower} 起"
         previous = (lower, upper)
 
 

@@ -14,11 +14,13 @@ from claims.policy.dated import Dated
 from claims.policy.values import (
     Code,
     CodePattern,
-    Count,
     DatedCount,
+    DatedLevel,
     DatedMoney,
+    DatedMonths,
     DatedRate,
-    Money,
+    DatedShares,
+    StartMonth,
     Text,
 )
 
@@ -50,17 +52,17 @@ class Scheme(Part):
 
 
 class PeriodRule(Part):
-    start_month: int = Field(1, ge=1, le=12)
+    start_month: StartMonth = 1
 
 
 class ClaimDeadline(Part):
-    months_after_period_end: int = Field(ge=0, le=36)
+    months_after_period_end: DatedMonths
 
 
 class Eligibility(Part):
     gender: Gender | None = None
-    age: dict[Literal["male", "female", "any"], tuple[Count, Count]] | None = None
-    min_hospital_level: dict[EventType, Annotated[int, Field(ge=1, le=3)]] | None = None
+    age: dict[Literal["male", "female", "any"], tuple[DatedCount, DatedCount]] | None = None
+    min_hospital_level: dict[EventType, DatedLevel] | None = None
 
     def merged_over(self, outer: Eligibility | None) -> Eligibility:
         """This (benefit-level) eligibility with the item's rules filling what it leaves unset."""
@@ -77,7 +79,7 @@ class Eligibility(Part):
 class WaitingRule(Part):
     """Days ``[first, last]`` of continuous coverage (day 1 = its start) pay ``amount`` × shares (0: nothing)."""
 
-    days: tuple[Count, Count]
+    days: tuple[DatedCount, DatedCount]
     amount: DatedMoney
 
 
@@ -87,8 +89,8 @@ class Deductible(Part):
 
 
 class Band(Part):
-    lower: Money = Field(alias="from")
-    upper: Money | None = Field(None, alias="to")
+    lower: DatedMoney = Field(alias="from")
+    upper: DatedMoney | None = Field(None, alias="to")
     rate: DatedRate
 
 
@@ -139,7 +141,7 @@ class Item(Part):
     name: Text
     reference: Text
     contribution: DatedMoney = Field(description="每份每期缴费")
-    max_shares: int = Field(1, ge=1, le=99)
+    max_shares: DatedShares = Dated.always(1)
     cap_per_share: DatedMoney
     eligibility: Eligibility | None = None
     ends_cover_on_payout: bool = False
@@ -162,7 +164,7 @@ class Policy(Part):
     scheme: Scheme
     period: PeriodRule = PeriodRule()
     claim_deadline: ClaimDeadline
-    renewal_grace_days: Count = 0
+    renewal_grace_days: DatedCount = Dated.always(0)
     scheme_cap: DatedMoney | None = None
     items: list[Item] = Field(min_length=1)
 

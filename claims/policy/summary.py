@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from claims.policy.dated import Dated
+from datetime import date
+
+from claims.policy.dated import Dated, change_dates, value_on
 from claims.policy.schema import (
     EVENT_TYPE_NAMES,
     EXPENSE_FIELD_NAMES,
@@ -24,6 +26,11 @@ def _money(dated: Dated) -> str:
     return "；".join(f"{d} 起 {v:,} 元" for d, v in dated.entries)
 
 
+def _plain(dated: Dated) -> str:
+    """A dated number as “54” or “（2025-01-01 起 54；2026-01-01 起 55）”."""
+    return dated.describe() if not dated.is_dated else f"（{dated.describe()}）"
+
+
 def _rate(dated: Dated) -> str:
     return "；".join(f"{'' if not dated.is_dated else f'{d} 起 '}{(v * 100).normalize():f}%" for d, v in dated.entries)
 
@@ -34,13 +41,14 @@ def _eligibility(rules: Eligibility) -> list[str]:
         lines.append(f"限{GENDER_NAMES[rules.gender]}性")
     for who, (low, high) in (rules.age or {}).items():
         label = {"male": "男性", "female": "女性", "any": ""}[who]
-        lines.append(f"{label}事件日年龄 {low}–{high} 周岁")
+        lines.append(f"{label}事件日年龄 {_plain(low)}–{_plain(high)} 周岁")
     for event_type, level in (rules.min_hospital_level or {}).items():
-        lines.append(f"{EVENT_TYPE_NAMES[event_type]}须在 {level} 级及以上医院")
+        lines.append(f"{EVENT_TYPE_NAMES[event_type]}须在 {_plain(level)} 级及以上医院")
     return lines
 
 
-def _table(rows: list[list[str]]) -> list[str]:
+def text_table(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns, Chinese characters counted two wide."""
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)).rstrip() for row in rows]
 
@@ -56,13 +64,13 @@ def summary(policy: Policy) -> str:
         out.append(f"说明：{s.notes}")
     start = policy.period.start_month
     out.append(f"互助期：{'自然年（1 月 1 日至 12 月 31 日）' if start == 1 else f'每年 {start} 月 1 日起 12 个月'}；"
-               f"申请截止：互助期结束后 {policy.claim_deadline.months_after_period_end} 个月的月末；"
-               f"续保间隔不超过 {policy.renewal_grace_days} 天视为连续保障")
+               f"申请截止：互助期结束后 {_plain(policy.claim_deadline.months_after_period_end)} 个月的月末；"
+               f"续保间隔不超过 {_plain(policy.renewal_grace_days)} 天视为连续保障")
     out.append(f"方案总限额：{_money(policy.scheme_cap) + '/人/期' if policy.scheme_cap else '不单独设置（以各项目限额为准）'}")
     out.append("")
     rows = [["项目代码", "项目名称", "每份缴费", "最多份数", "每份每期限额"]]
-    rows += [[i.code, i.name, _money(i.contribution), str(i.max_shares), _money(i.cap_per_share)] for i in policy.items]
-    out += ["保障项目："] + ["  " + line for line in _table(rows)]
+    rows += [[i.code, i.name, _money(i.contribution), _plain(i.max_shares), _money(i.cap_per_share)] for i in policy.items]
+    out += ["保障项目："] + ["  " + line for line in text_table(rows)]
     for item in policy.items:
         out += [""] + _item(item)
     return "\n".join(out) + "\n"
@@ -99,7 +107,7 @@ def _item(item: Item) -> list[str]:
         for rule in benefit.waiting:
             first, last = rule.days
             pays = "不予补助" if all(v == 0 for v in rule.amount.values()) else f"每份给付 {_money(rule.amount)}"
-            out.append(f"    等待期：连续保障第 {first}–{last} 天{pays}")
+            out.append(f"    等待期：连续保障第 {_plain(first)}–{_plain(last)} 天{pays}")
     for group in item.groups:
         by_code = {b.code: b.name for b in item.benefits}
         names = "、".join(by_code.get(code, code) for code in group.benefits)
@@ -114,9 +122,15 @@ def _banded(benefit: BandedExpense) -> list[str]:
     if benefit.deductible:
         per = "每期累计" if benefit.deductible.per == "period" else "每次"
         out.append(f"    起付线：{_money(benefit.deductible.amount)}（{per}）")
-    rows = [["超过起付线的金额", "补助比例"]]
-    for band in benefit.bands:
-        upper = "以上" if band.upper is None else f"–{band.upper:,} 元"
-        rows.append([f"{band.lower:,} 元{upper}", _rate(band.rate)])
-    out += ["    " + line for line in _table(rows)]
+    days = change_dates(*(limit for band in benefit.bands for limit in (band.lower, band.upper)))
+    for day in [d for d in days if d != date.min] or days:
+        if day != date.min:
+            out.append(f"    分档界限 {day} 起：")
+        rows = [["超过起付线的金额", "补助比例"]]
+        for band in benefit.bands:
+            lower, upper = value_on(band.lower, day), value_on(band.upper, day)
+            if lower is None:
+                continue
+            rows.append([f"{lower:,} 元" + ("以上" if upper is None else f"–{upper:,} 元"), _rate(band.rate)])
+        out += ["    " + line for line in text_table(rows)]
     return out

@@ -112,6 +112,32 @@ def dated(parse: Callable[[Any], Any]) -> Callable[[Any], Dated]:
     return parse_dated
 
 
+def ranged(low: int, high: int) -> Callable[[Any], int]:
+    """A whole number within [low, high]."""
+
+    def parse_ranged(value: Any) -> int:
+        number = parse_number(value)
+        if number != number.to_integral_value():
+            raise _fail("POLICY_NOT_AN_INTEGER", "必须是整数：{value}", value=str(number))
+        number = int(number)
+        if not low <= number <= high:
+            raise _fail("POLICY_OUT_OF_RANGE", "取值 {value} 超出范围（应在 {low} 到 {high} 之间）",
+                        value=str(number), low=str(low), high=str(high))
+        return number
+
+    return parse_ranged
+
+
+def undated_start_month(value: Any) -> int:
+    """The period's start month cannot be dated: dated values are chosen by the first day of the period,
+    and it is the start month that says which day that is."""
+    if isinstance(value, dict):
+        raise _fail("POLICY_NOT_DATABLE",
+                    "互助期起始月不能按日期变化：按日期生效的取值都以“互助期第一天”选定，而互助期第一天正是由起始月决定的；"
+                    "如要改变起始月，请另立方案（新的方案代码）并重新参保")
+    return ranged(1, 12)(value)
+
+
 Money = Annotated[Decimal, PlainValidator(parse_money)]
 Count = Annotated[int, PlainValidator(parse_count)]
 Code = Annotated[str, PlainValidator(parse_code)]
@@ -120,3 +146,7 @@ CodePattern = Annotated[str, PlainValidator(parse_pattern)]
 DatedMoney = Annotated[Dated, PlainValidator(dated(parse_money))]
 DatedRate = Annotated[Dated, PlainValidator(dated(parse_rate))]
 DatedCount = Annotated[Dated, PlainValidator(dated(parse_count))]
+DatedLevel = Annotated[Dated, PlainValidator(dated(ranged(1, 3)))]
+DatedShares = Annotated[Dated, PlainValidator(dated(ranged(1, 99)))]
+DatedMonths = Annotated[Dated, PlainValidator(dated(ranged(0, 36)))]
+StartMonth = Annotated[int, PlainValidator(undated_start_month)]

@@ -149,6 +149,28 @@ class ClaimVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class PolicyVersion(Base):
+    """One published text of the scheme's rules: 待批准 (pending) until a second person approves or rejects it.
+
+    ``from_period``: the first period it is meant for (null: every period until a later version takes over)."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # the version number
+    scheme_code: Mapped[str] = mapped_column(String(40), index=True)
+    scheme_name: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    from_period: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    note: Mapped[str] = mapped_column(Text, default="")
+    published_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    published_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("users.name"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Batch(Base):
     """A calculation run: everything needed to re-run it is stored with it."""
 
@@ -161,6 +183,8 @@ class Batch(Base):
     policy_name: Mapped[str] = mapped_column(String(255))
     policy_text: Mapped[str] = mapped_column(Text)
     policy_sha256: Mapped[str] = mapped_column(String(64))
+    # the approved version the batch calculated with (null: a file named with --policy that is no approved version)
+    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"), nullable=True)
     engine_version: Mapped[str] = mapped_column(String(32))
     inputs_json: Mapped[str] = mapped_column(Text)
     ledger_before_json: Mapped[str] = mapped_column(Text)
@@ -213,7 +237,8 @@ class Adjustment(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained log of every change: who, when, what, why."""
+    """Append-only log of every change: who, when, what, why; each entry chained to the one before by an
+    HMAC-SHA256 (column ``sha256``) under the key named by ``key_id``, kept outside the database."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -226,3 +251,12 @@ class AuditEntry(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     prev_sha256: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16), default="")  # "" = written before the chain was keyed
+
+
+class AuditHead(Base):
+    """One row: the lock every audit-log append takes first, so concurrent appends get consecutive seqs."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appends: Mapped[int] = mapped_column(BigInteger, default=0)

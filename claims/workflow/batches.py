@@ -14,14 +14,16 @@ from claims import ENGINE_VERSION
 from claims.engine import Claim, Enrollment, Ledger, Member
 from claims.engine.explain import explanation_text_json
 from claims.engine.ledger import Count
-from claims.engine.periods import period_end, period_start
+from claims.engine.periods import period_end, period_of, period_start
+from claims.intake.checks import enrollment_problems
 from claims.money import from_fen, to_fen
 from claims.policy import LoadedPolicy, parse_policy
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
 from claims.store.records import claim_of, enrollment_of, member_of
 from claims.store.snapshot import inputs_json
-from claims.workflow import audit_log
+from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
+from claims.workflow.policy_versions import check_named_file, in_force
 from claims.workflow.users import require
 
 SETTLED = ("approved", "paid")
@@ -90,9 +92,14 @@ def _chunks(values: list, size: int):
         yield values[start:start + size]
 
 
-def create_batch(session: Session, loaded: LoadedPolicy, period: int, user: str, name: str = "",
+def create_batch(session: Session, loaded: LoadedPolicy | None, period: int, user: str, name: str = "",
                  claim_ids: list[str] | None = None, progress=lambda message: None, workers: int = 1) -> Batch:
+    """``loaded`` None: the approved policy version in force for ``period``."""
     require(session, user, "calculate")
+    if loaded is None:
+        version, loaded = in_force(session, period)
+    else:
+        version = check_named_file(session, loaded)
     policy = loaded.policy
     query = select(*ClaimRow.__table__.c).where(ClaimRow.state == "received")
     if claim_ids:
@@ -108,18 +115,44 @@ def create_batch(session: Session, loaded: LoadedPolicy, period: int, user: str,
         raise Refusal("BATCH_EMPTY", f"{period} 年度没有待计算（已受理）的申请")
     progress(f"读取 {len(rows)} 件申请及其会员、参保记录…")
     inputs = inputs_for(session, rows)
+    check_enrollments_against(policy, inputs)
     before = settled_ledger(session)
     progress("计算中…" if workers == 1 else f"计算中（{workers} 个进程）…")
     versions = {r.claim_id: r.version for r in rows}
     lines = render_lines(policy, inputs, before, versions, workers)
     progress(f"写入 {len(lines)} 行结果…")
     batch = _store(session, "regular", loaded, period, user, name or f"{period} 年度第 {_next_number(session, period)} 批",
-                   inputs, before, lines, len(versions))
+                   inputs, before, lines, len(versions), version_id=version.id if version else None)
     _mark_calculated(session, [r.claim_id for r in rows], batch.id)
     audit_log.append(session, user, "batch.create", "batch", batch.id,
                      {"period": period, "claims": len(rows), "lines": batch.line_count, "total_fen": batch.total_fen,
-                      "policy_sha256": loaded.sha256, "engine_version": ENGINE_VERSION})
+                      "policy_sha256": loaded.sha256, "policy_version": batch.policy_version_id,
+                      "engine_version": ENGINE_VERSION, "record": record_of(batch, lines)})
     return batch
+
+
+def record_of(batch: Batch, lines: list[dict]) -> dict:
+    """Content hashes and totals of a batch just stored, for the audit log (claims/workflow/digests.py)."""
+    return digests.batch_record(batch.inputs_json, batch.ledger_before_json, [digests.line_tuple(r) for r in lines],
+                                batch.policy_sha256, batch.claim_count)
+
+
+def check_enrollments_against(policy, inputs: Inputs) -> None:
+    """Every enrollment the calculation can use (the periods of the claims' events) must be one the policy
+    allows — an item it has, shares within its limit, a start inside the period — whatever policy checked
+    it at import. Refused whole, each enrollment named."""
+    periods = {period_of(policy, day) for c in inputs.claims for day in (c.discharge_date, c.diagnosis_date)}
+    found = []
+    for e in sorted(inputs.enrollments, key=lambda e: (e.member_id, e.period, e.item)):
+        if e.period in periods:
+            item = policy.item(e.item)
+            what = f"“{item.name}”" if item is not None else f"项目代码“{e.item}”"
+            found += [f"会员“{e.member_id}”{e.period} 年度{what}的参保（{e.shares} 份，{e.start_date} 起）：{message} [{code}]"
+                      for _, code, message in enrollment_problems(policy, e)]
+    if found:
+        shown = "\n  ".join(found[:50]) + (f"\n  ……另有 {len(found) - 50} 处" if len(found) > 50 else "")
+        raise Refusal("BATCH_ENROLLMENT_CONFLICT",
+                      f"{len(found)} 条参保记录与本批次所用策略“{policy.scheme.name}”不符，本批次未计算（请核实参保名单或所用策略）：\n  {shown}")
 
 
 def _mark_calculated(session: Session, claim_ids: list[str], batch_id: int) -> None:
@@ -149,10 +182,11 @@ def render_lines(policy, inputs: Inputs, before: Ledger, versions: dict[str, int
 
 
 def _store(session: Session, kind: str, loaded: LoadedPolicy, period: int, user: str, name: str, inputs: Inputs,
-           before: Ledger, lines: list[dict], claim_count: int, note: str = "") -> Batch:
+           before: Ledger, lines: list[dict], claim_count: int, note: str = "", version_id: int | None = None) -> Batch:
     total_fen = sum(row["amount_fen"] for row in lines)
     batch = Batch(kind=kind, name=name, period=period, state="calculated", policy_name=loaded.name,
-                  policy_text=loaded.text, policy_sha256=loaded.sha256, engine_version=ENGINE_VERSION,
+                  policy_text=loaded.text, policy_sha256=loaded.sha256, policy_version_id=version_id,
+                  engine_version=ENGINE_VERSION,
                   inputs_json=json.dumps(inputs_json(inputs.members, inputs.enrollments, inputs.claims),
                                          ensure_ascii=False),
                   ledger_before_json=json.dumps(before.to_json(), ensure_ascii=False),

@@ -22,7 +22,16 @@ from claims.store.models import Adjustment, Batch, ClaimRow, ClaimVersion, Membe
 from claims.store.records import claim_fields, claim_record
 from claims.store.snapshot import claim_json
 from claims.workflow import audit_log
-from claims.workflow.batches import SETTLED, _store, inputs_for, policy_of, render_lines, settled_ledger
+from claims.workflow.batches import (
+    SETTLED,
+    _store,
+    check_enrollments_against,
+    inputs_for,
+    policy_of,
+    record_of,
+    render_lines,
+    settled_ledger,
+)
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 
@@ -59,7 +68,8 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
                                      "未结算的申请请退回后重新提交")
     last_batch = session.scalar(select(ResultLineRow.batch_id).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).limit(1))
-    loaded = policy_of(session.get(Batch, last_batch))
+    original = session.get(Batch, last_batch)
+    loaded = policy_of(original)  # the version the claim was calculated with, never a newer one
     policy = loaded.policy
     new_record = _validated(session, claim, sets, today)
     old_fields = claim_fields(claim)
@@ -78,12 +88,13 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
     before_amounts = _current_amounts(session, affected_ids)
     ledger = settled_ledger(session, exclude=affected_ids)
     inputs = inputs_for(session, affected)
+    check_enrollments_against(policy, inputs)
     versions = {row.claim_id: (claim.version if row.claim_id == claim_id else row.version) for row in affected}
     lines = render_lines(policy, inputs, ledger, versions)
     session.execute(update(ResultLineRow).where(ResultLineRow.claim_id.in_(affected_ids), ResultLineRow.current.is_(True))
                     .values(current=False))
     batch = _store(session, "correction", loaded, min(periods), user, f"更正 {claim_id}（{reason}）", inputs, ledger,
-                   lines, len(versions), note=reason)
+                   lines, len(versions), note=reason, version_id=original.policy_version_id)
     after_amounts = defaultdict(int)
     for line in lines:
         after_amounts[(line["claim_id"], line["member_id"], line["period"], line["item"], line["benefit"])] += line["amount_fen"]
@@ -98,7 +109,7 @@ def correct(session: Session, claim_id: str, sets: dict[str, str], reason: str, 
     session.flush()
     audit_log.append(session, user, "claim.correct", "claim", claim_id,
                      {"changed": {k: [old_fields[k], v] for k, v in claim_fields(claim).items() if old_fields[k] != v},
-                      "correction_batch": batch.id, "re_evaluated": affected_ids,
+                      "correction_batch": batch.id, "record": record_of(batch, lines), "re_evaluated": affected_ids,
                       "adjustments": [[a.claim_id, a.item, a.benefit, a.before_fen, a.after_fen] for a in adjustments]},
                      reason)
     return Correction(batch, adjustments)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from claims.store.models import Batch, ClaimRow, ImportRecord
-from claims.workflow import audit_log
+from claims.store.models import Batch, ClaimRow, ImportRecord, ResultLineRow
+from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 
@@ -21,6 +22,7 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
     """Record one decision. ``expected_version``: the version the reviewer saw; a claim changed since
     (by a concurrent decision) is refused rather than overwritten."""
     require(session, user, "decide")
+    audit_log.reserve(session)  # before the claim row: one lock order for every deciding transaction
     claim = session.get(ClaimRow, claim_id)
     if claim is None:
         raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
@@ -41,6 +43,11 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
         session.flush()
     except StaleDataError:
         raise Refusal("CLAIM_CHANGED", f"申请 {claim_id} 已被他人同时处理，本次决定未生效，请刷新后重试") from None
+    lines = [digests.line_tuple(row) for row in session.scalars(
+        select(ResultLineRow).where(ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True))
+        .order_by(ResultLineRow.batch_id, ResultLineRow.position))]
     audit_log.append(session, user, f"claim.{decision}", "claim", claim_id,
-                     {"state": claim.state, "batch_id": claim.batch_id, "version": claim.version}, note)
+                     {"state": claim.state, "batch_id": claim.batch_id, "version": claim.version,
+                      "amount_fen": sum(line[3] for line in lines), "results_sha256": digests.results_sha(lines)},
+                     note)
     return claim

@@ -21,11 +21,13 @@ from claims.engine import Claim, Member
 from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
 from claims.intake.rows import Parsed, ParsedTable, parse_table
 from claims.intake.tables import read_table
+from claims.policy import LoadedPolicy
 from claims.policy.schema import Policy
 from claims.problems import Problem, ProblemsFound
 from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
 from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
+from claims.workflow.policy_versions import check_named_file, loaded_of, version_in_force
 from claims.workflow.users import require
 
 KIND_NAMES = {"members": "会员", "enrollments": "参保", "claims": "申请"}
@@ -42,6 +44,7 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     import_id: int | None = None
     table: ParsedTable | None = None
+    notices: list[Problem] = field(default_factory=list)  # told to the user (e.g. other sheets hold data)
 
 
 def row_sha256(record: Any) -> str:
@@ -56,19 +59,28 @@ def row_sha256(record: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def import_file(session: Session, kind: str, path: str | Path, user: str, policy: Policy | None = None,
-                today: date | None = None) -> ImportResult:
-    """Validate the whole file, then write all of it or nothing. Problems are returned, not raised."""
+def import_file(session: Session, kind: str, path: str | Path, user: str,
+                policy: Policy | LoadedPolicy | None = None, today: date | None = None) -> ImportResult:
+    """Validate the whole file, then write all of it or nothing. Problems are returned, not raised.
+
+    Enrollments are checked against ``policy``; without one, each row against the approved policy version
+    in force for its period. A file named by the user (``LoadedPolicy``) must be an approved version once
+    the database holds approved versions."""
     require(session, user, "import")
+    if isinstance(policy, LoadedPolicy):
+        check_named_file(session, policy)
+        policy = policy.policy
     result = ImportResult(kind, str(path))
     try:
-        table = parse_table(read_table(path), kind, today or date.today())
+        raw = read_table(path)
     except ProblemsFound as found:
         result.problems = found.problems
         return result
+    result.notices = raw.notices
+    table = parse_table(raw, kind, today or date.today())
     result.table, result.rows = table, len(table.raw_rows)
     problems = list(table.problems)
-    if not problems:
+    if not any(p.line == 1 for p in problems):  # one pass: row problems do not hide checks across rows
         problems += _cross_checks(session, kind, table, policy)
     plan = _plan(session, kind, table, result, user) if not problems else []
     problems += result.problems
@@ -99,10 +111,23 @@ def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Polic
         return check_members(table)
     known = set(session.scalars(select(MemberRow.member_id)))
     if kind == "enrollments":
-        if policy is None:
-            return [Problem("IMPORT_POLICY_REQUIRED", "导入参保名单须用 --policy 指定策略文件（用于核对保障项目和份数）", table.file)]
-        return check_enrollments(table, policy, known)
+        return check_enrollments(table, policy if policy is not None else _approved_policies(session), known)
     return duplicated_claims(table) + check_claims(table, known)
+
+
+def _approved_policies(session: Session):
+    """period → the approved policy in force for it (None: no approved version), each version parsed once."""
+    parsed: dict[int, Policy] = {}
+
+    def policy_for(period: int) -> Policy | None:
+        version = version_in_force(session, period)
+        if version is None:
+            return None
+        if version.id not in parsed:
+            parsed[version.id] = loaded_of(version).policy
+        return parsed[version.id]
+
+    return policy_for
 
 
 def _plan(session: Session, kind: str, table: ParsedTable, result: ImportResult, user: str) -> list:
@@ -224,37 +249,81 @@ def _member_columns(row: MemberRow) -> dict[str, Any]:
 
 
 def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
-    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit."""
+    """The submitted rows with a column of Chinese messages, for the union to correct and resubmit; the cells
+    a message names are red.
+
+    Streamed (openpyxl write-only): time and memory grow linearly with the rows. Cells are written as the
+    union sent them, but always as values: text that Excel would take for a formula stays text, and
+    characters a workbook cannot hold (NUL and other control characters) are shown as ``\x00``."""
+    from copy import copy
+
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
 
     by_row: dict[int, list[str]] = {}
+    bad_cells: dict[int, set[str]] = {}
     for problem in result.problems:
         by_row.setdefault(problem.line or 1, []).append(
             f"{problem.column}：{problem.message}" if problem.column else problem.message)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "错误说明"
+        bad_cells.setdefault(problem.line or 1, set()).add(problem.column or "")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("错误说明")
     table = result.table
-    header = (table.header if table else []) + ["错误说明（请按说明改正后重新提交）"]
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    if 1 in by_row:
-        sheet.append([""] * (len(header) - 1) + ["；".join(by_row[1])])
-    red = PatternFill("solid", fgColor="FFE0E0")
-    for number, cells in (table.raw_rows if table else []):
-        messages = by_row.get(number, [])
-        sheet.append([_cell(c) for c in cells] + [""] * (len(header) - 1 - len(cells)) + ["；".join(messages)])
-        if messages:
-            for cell in sheet[sheet.max_row]:
-                cell.fill = red
-        sheet.cell(sheet.max_row, len(header)).alignment = Alignment(wrap_text=True)
-    sheet.column_dimensions[sheet.cell(1, len(header)).column_letter].width = 80
+    header = [_safe(h) for h in (table.header if table else [])] + ["错误说明（请按说明改正后重新提交）"]
+    width = len(header)
+    sheet.column_dimensions[_letter(width)].width = 80
     sheet.freeze_panes = "A2"
+    # styles are registered once on template cells and their style arrays copied: setting a style per cell
+    # hashes it against the workbook's style lists, which was most of the time
+    templates = {}
+    for name, styles in (("bold", {"font": Font(bold=True)}), ("red", {"fill": PatternFill("solid", fgColor="FFE0E0")}),
+                         ("note", {"fill": PatternFill("solid", fgColor="FFE0E0"),
+                                   "alignment": Alignment(wrap_text=True)})):
+        template = WriteOnlyCell(sheet)
+        for attribute, style in styles.items():
+            setattr(template, attribute, style)
+        templates[name] = template._style
+
+    def cell(value: Any, style: str | None = None) -> Any:
+        value = _cell(value)
+        if style is None and not (isinstance(value, str) and value.startswith("=")):
+            return value
+        written = WriteOnlyCell(sheet, value=value)
+        if written.data_type == "f":
+            written.data_type = "s"  # text such as =HYPERLINK(...) is written as text, never as a formula
+        if style is not None:
+            written._style = copy(templates[style])
+        return written
+
+    sheet.append([cell(h, "bold") for h in header])
+    if 1 in by_row:
+        sheet.append([None] * (width - 1) + [cell("；".join(by_row[1]), "note")])
+    for number, cells in (table.raw_rows if table else []):
+        messages = by_row.get(number)
+        padded = list(cells[:width - 1]) + [None] * (width - 1 - len(cells))
+        if messages:  # the cells named by a message are red, and the message
+            named = bad_cells[number]
+            sheet.append([cell(c, "red" if header[i] in named else None) for i, c in enumerate(padded)]
+                         + [cell("；".join(messages), "note")])
+        else:
+            sheet.append([cell(c) for c in padded])
     book.save(out)
 
 
-def _cell(value: Any) -> Any:
-    return value if isinstance(value, (str, int, date)) or value is None else str(value)
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(index)
 
+
+def _safe(text: Any) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    text = str(text)
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if ILLEGAL_CHARACTERS_RE.search(text) \
+        else text
+
+
+def _cell(value: Any) -> Any:
+    if value is None or isinstance(value, (int, date)) and not isinstance(value, bool):
+        return value
+    return _safe(value)

@@ -39,6 +39,8 @@ PERMISSIONS = {
     "mark_paid": {"finance"},
     "manage_users": {"admin"},
     "list_users": set(ROLES),
+    "publish_policy": {"clerk"},
+    "approve_policy": {"reviewer"},
     "read": set(WORK_ROLES),
     "audit": set(WORK_ROLES),
     "audit_access": {"auditor"},

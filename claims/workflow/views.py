@@ -27,11 +27,11 @@ def batch_table(session: Session, user: str, period: int | None) -> str:
     query = select(Batch).order_by(Batch.id)
     if period is not None:
         query = query.where(Batch.period == period)
-    rows = ["批次  互助期  类型    状态    申请数  结果行  合计（元）      名称"]
+    rows = ["批次  互助期  类型    状态    申请数  结果行  合计（元）      策略版本  名称"]
     for b in session.scalars(query):
         rows.append(f"{b.id:<5} {b.period:<7} {'更正' if b.kind == 'correction' else '常规':<6} "
                     f"{'已支付' if b.state == 'paid' else '已计算':<6} {b.claim_count:>6} {b.line_count:>7} "
-                    f"{_yuan(b.total_fen):>15}  {b.name}")
+                    f"{_yuan(b.total_fen):>15}  {b.policy_version_id or '文件':<8}  {b.name}")
     return "\n".join(rows) if len(rows) > 1 else "还没有批次。"
 
 
@@ -45,7 +45,8 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
     states = Counter(session.scalars(select(ClaimRow.state).where(ClaimRow.batch_id == batch_id)))
     out = [f"批次 {b.id}：{b.name}（{'更正批次' if b.kind == 'correction' else '常规批次'}，{b.period} 年度）",
            f"创建：{b.created_by}，{b.created_at:%Y-%m-%d %H:%M} UTC；引擎版本 {b.engine_version}",
-           f"策略：{b.policy_name}（sha256 {b.policy_sha256}）",
+           f"策略：{b.policy_name}（sha256 {b.policy_sha256}）"
+           + ("" if b.policy_version_id else "；不是已批准的策略版本（用 --policy 指定的文件）"),
            f"{b.claim_count} 件申请，{b.line_count} 行结果，合计 {_yuan(b.total_fen)} 元"]
     out += [f"  {item:<12} {_yuan(fen):>15} 元" for item, fen in per_item.items()]
     if states:

@@ -33,15 +33,7 @@ from tests.store.helpers import (
     policy,
 )
 
-STACKING = SCENARIOS / "hz_bands_caps_stacking"
 DEDUCTIBLE = SCENARIOS / "hz_waiting_level_deductible"
-
-
-@pytest.fixture
-def batch(store):
-    add_users(store)
-    import_folder(store, STACKING, "hangzhou")
-    return batch_and_approve(store, "hangzhou")
 
 
 def test_a_rerun_of_an_untouched_batch_is_identical(store, batch):

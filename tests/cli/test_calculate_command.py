@@ -108,11 +108,27 @@ def test_policy_show_is_a_readable_chinese_summary():
         assert text in done.stdout, text
 
 
-@pytest.mark.parametrize("policy", ["hangzhou", "beijing"])
+@pytest.mark.parametrize("policy", ["hangzhou", "beijing", "dated_example"])
 def test_policy_test_cases_of_the_shipped_policies_pass(policy):
     done = claims("policy", "test", POLICIES / f"{policy}.yaml")
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip().splitlines()[-1].endswith("passed, 0 failed")
+
+
+def test_dated_band_limits_and_age_limits_are_exercised_by_hand_computed_cases():
+    """The dated example's cases fail if the dates are ignored: the same claim is paid differently per year."""
+    text = (POLICIES / "dated_example.yaml").read_text(encoding="utf-8")
+    undated = (text.replace("{2024-01-01: 20000, 2026-01-01: 30000}", "20000")
+               .replace("{2024-01-01: 59, 2026-01-01: 60}", "59").replace("{2024-01-01: 54, 2026-01-01: 55}", "54"))
+    assert undated != text
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "dated_example.yaml"
+        path.write_text(undated, encoding="utf-8")
+        done = claims("policy", "test", path, POLICIES / "tests" / "dated_example.yaml")
+    assert done.returncode == 1
+    failed = [line for line in done.stdout.splitlines() if line.strip().startswith("失败")]
+    assert len(failed) == 4, done.stdout  # 2026 bands twice, the woman of 55 and the man of 60 in 2026
 
 
 def test_policy_cases_cover_every_benefit_kind_and_every_reason_code():
@@ -170,3 +186,33 @@ def test_workers_report_every_problem_once(tmp_path):
     one, two = claims("calculate", *args), claims("calculate", *args, "--workers", "2")
     assert one.returncode == two.returncode == 2
     assert one.stderr == two.stderr and one.stderr.count("INPUT_DUPLICATE_KEY") == 1
+
+
+_NUMBER_KEYS = ("months_after_period_end|renewal_grace_days|contribution|max_shares|cap_per_share|amount|rate|from|to|"
+                "from_day|max_days_per_period|inpatient")
+
+
+def _all_dated(text: str) -> str:
+    """Every number of the language written as a dated value in force since 2000: the results must not change."""
+    import re
+
+    text = re.sub(rf"\b({_NUMBER_KEYS}): (\d+(?:\.\d+)?)\b", r"\1: {2000-01-01: \2}", text)
+    return re.sub(r"\b(days|male|female): \[(\d+), (\d+)\]", r"\1: [{2000-01-01: \2}, {2000-01-01: \3}]", text)
+
+
+@pytest.mark.parametrize("policy, folder", [("hangzhou", ROOT / "tests" / "fixtures" / "small"),
+                                            ("beijing", ROOT / "tests" / "acceptance" / "bj_shares_waiting_cover_end")])
+def test_a_policy_with_every_number_dated_calculates_exactly_like_the_plain_one(policy, folder, tmp_path):
+    text = (POLICIES / f"{policy}.yaml").read_text(encoding="utf-8")
+    dated = _all_dated(text)
+    assert dated.count("2000-01-01") >= 15
+    path = tmp_path / f"{policy}.yaml"
+    path.write_text(dated, encoding="utf-8")
+    files = ["--members", folder / "members.csv", "--enrollments", folder / "enrollments.csv",
+             "--claims", folder / "claims.csv", "--format", "json"]
+    plain, with_dates = claims("calculate", "--policy", POLICIES / f"{policy}.yaml", *files), \
+        claims("calculate", "--policy", path, *files)
+    assert plain.returncode == with_dates.returncode == 0, with_dates.stderr
+    figures = lambda out: [(line["claim_id"], line["item"], line["benefit"], line["amount"], line["reason"])  # noqa: E731
+                           for line in json.loads(out)["lines"]]
+    assert figures(with_dates.stdout) == figures(plain.stdout) and len(figures(plain.stdout)) > 5

@@ -51,15 +51,22 @@ def test_walkthrough_from_an_empty_folder(tmp_path):
     refused = add_user(tmp_path, "某人", "clerk", by="李审核", ok=False)
     assert refused.returncode == 1 and "ROLE_REFUSED" in refused.stderr
 
+    published = run(tmp_path, "policy", "publish", policy, "--note", "2025 年度委员会决议", user="小王")
+    assert "策略版本 1 已发布（待批准）" in published.stdout
+    assert "FOUR_EYES" not in run(tmp_path, "policy", "approve", "1", user="小王", ok=False).stderr  # a clerk: role
+    run(tmp_path, "policy", "approve", "1", user="李审核")
+    listed = run(tmp_path, "policy", "list", user="赵审计").stdout
+    assert "已批准" in listed and "全部互助期" in listed and "小王" in listed and "李审核" in listed
+
     assert "新增 8" in run(tmp_path, "import", "members", EXAMPLES / "members.csv", user="小王").stdout
-    run(tmp_path, "import", "enrollments", EXAMPLES / "enrollments.csv", "--policy", policy, user="小王")
+    run(tmp_path, "import", "enrollments", EXAMPLES / "enrollments.csv", user="小王")  # the approved version checks
     run(tmp_path, "import", "claims", EXAMPLES / "claims.csv", user="小王")
     again = run(tmp_path, "import", "claims", EXAMPLES / "claims.csv", user="小王")
     assert "新增 0，未变 12" in again.stdout
 
-    created = run(tmp_path, "batch", "create", "--policy", policy, "--period", "2025", user="小王")
+    created = run(tmp_path, "batch", "create", "--period", "2025", user="小王")
     batch_id = created.stdout.strip()
-    assert batch_id == "1" and "12 件申请" in created.stderr
+    assert batch_id == "1" and "12 件申请" in created.stderr and "策略版本 1" in created.stderr
     assert "120,900.00" in run(tmp_path, "batch", "list", user="赵审计").stdout
 
     review = tmp_path / "review.xlsx"
@@ -96,3 +103,41 @@ def test_an_invalid_import_writes_the_errors_workbook_and_exits_2(tmp_path):
     assert done.returncode == 2 and f"{bad}:2:姓名: [INPUT_REQUIRED]" in done.stderr
     rows = list(load_workbook(errors).active.iter_rows(values_only=True))
     assert rows[1][-1] == "姓名：必填项为空" and len(rows) == 9
+
+
+def test_policy_versions_from_the_command_line(tmp_path):
+    run(tmp_path, "db", "init")
+    run(tmp_path, "users", "add", "小王", "--role", "clerk")
+    run(tmp_path, "users", "add", "李审核", "--role", "reviewer", user="小王")
+    refused = run(tmp_path, "batch", "create", "--period", "2025", user="小王", ok=False)
+    assert refused.returncode == 1 and "POLICY_NOT_APPROVED" in refused.stderr and "Traceback" not in refused.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((POLICIES / "hangzhou.yaml").read_text(encoding="utf-8").replace("rate: 0.50", "rate: 1.5"),
+                   encoding="utf-8")
+    invalid = run(tmp_path, "policy", "publish", bad, user="小王", ok=False)
+    assert invalid.returncode == 2 and "bad.yaml:41: [POLICY_RATE_RANGE]" in invalid.stderr
+
+    run(tmp_path, "policy", "publish", POLICIES / "hangzhou.yaml", user="小王")
+    run(tmp_path, "users", "add", "小王", "--role", "reviewer", user="小王")
+    own = run(tmp_path, "policy", "approve", "1", user="小王", ok=False)
+    assert own.returncode == 1 and "FOUR_EYES" in own.stderr
+    run(tmp_path, "policy", "approve", "1", user="李审核")
+
+    draft = tmp_path / "2026.yaml"
+    draft.write_text((POLICIES / "hangzhou.yaml").read_text(encoding="utf-8")
+                     .replace("{from: 20000, to: 50000, rate: 0.60}", "{from: 20000, to: 50000, rate: 0.65}")
+                     .replace("cap_per_share: 15000", "cap_per_share: 16000")
+                     .replace("- I21                       # 急性心肌梗死", "- I21\n          - I22"),
+                     encoding="utf-8")
+    run(tmp_path, "policy", "publish", draft, "--from-period", "2026", "--note", "2026 年度调整", user="小王")
+    no_note = run(tmp_path, "policy", "reject", "2", user="李审核", ok=False)
+    assert no_note.returncode == 1 and "REASON_REQUIRED" in no_note.stderr and "--note" in no_note.stderr
+    diff = run(tmp_path, "policy", "diff", "1", "2", user="李审核").stdout
+    assert "共 3 处参数变化" in diff
+    assert "修改  “自负医疗费补助” 第 2 档补助比例：60% → 65%" in diff
+    assert "修改  项目“重大疾病和住院生活补助” 每份每期限额：15,000 元 → 16,000 元" in diff
+    assert "新增  “重大疾病补助” 的诊断编码（病种） I22" in diff
+    listed = run(tmp_path, "policy", "list", user="李审核").stdout
+    assert "待批准" in listed and "2026 年度起（批准后）" in listed and "2026 年度调整" in listed
+    run(tmp_path, "policy", "reject", "2", "--note", "委员会未通过", user="李审核")
+    assert "已驳回" in run(tmp_path, "policy", "list", user="李审核").stdout

@@ -131,7 +131,8 @@ def test_every_line_amount_is_exact_and_lines_sum_to_the_ledger(hangzhou, data):
 @given(st.lists(money, min_size=2, max_size=6), money)
 def test_banded_amount_is_monotone_in_the_base(hangzhou, bases, before):
     subsidy = hangzhou.item("medical").benefits[0]
-    rates = [(band.lower, band.upper, band.rate.at(date(2025, 1, 1))) for band in subsidy.bands]
+    day = date(2025, 1, 1)
+    rates = [(band.lower.at(day), band.upper and band.upper.at(day), band.rate.at(day)) for band in subsidy.bands]
     deductible = Decimal(1000)
     amounts = [_banded(before + b, deductible, rates) - _banded(before, deductible, rates) for b in sorted(bases)]
     assert amounts == sorted(amounts)
@@ -142,7 +143,27 @@ def test_banded_amount_is_monotone_in_the_base(hangzhou, bases, before):
 def test_cumulative_banded_amount_is_additive(hangzhou, first, second):
     """Paying a base in two claims gives the same total (before rounding) as one claim: S is telescoping."""
     subsidy = hangzhou.item("medical").benefits[0]
-    rates = [(band.lower, band.upper, band.rate.at(date(2025, 1, 1))) for band in subsidy.bands]
+    day = date(2025, 1, 1)
+    rates = [(band.lower.at(day), band.upper and band.upper.at(day), band.rate.at(day)) for band in subsidy.bands]
     d = Decimal(1000)
     split = (_banded(first, d, rates) - _banded(Decimal(0), d, rates)) + (_banded(first + second, d, rates) - _banded(first, d, rates))
     assert split == _banded(first + second, d, rates)
+
+
+@PROFILE
+@given(data=st.data())
+def test_lines_without_explanations_are_the_same_lines(hangzhou, beijing, data):
+    """``explain=False`` (the contract CSV) changes nothing but the explanation: every line's figures, order
+    and counted ledger entry, and the ledger after, are those of the explained run — and the explanations
+    come back exactly by calculating again with ``explain=True`` on the same inputs."""
+    policy, items, shares = data.draw(st.sampled_from([(hangzhou, ("medical", "critical", "women"), 1),
+                                                       (beijing, ("allowance", "women"), 3)]))
+    members, enrollments, claims = data.draw(scenario(items, shares))
+    explained = calculate(policy, members, enrollments, claims)
+    lazy = calculate(policy, members, enrollments, claims, explain=False)
+    assert all(line.explanation is None for line in lazy.lines)
+    assert [line._replace(explanation=None) for line in lazy.lines] == \
+        [line._replace(explanation=None) for line in explained.lines]
+    assert lazy.ledger.to_json() == explained.ledger.to_json()
+    again = calculate(policy, members, enrollments, claims)
+    assert [line.explanation for line in again.lines] == [line.explanation for line in explained.lines]

@@ -439,3 +439,62 @@ def test_a_dated_value_not_yet_in_force_is_refused():
     with pytest.raises(ValueNotInForce):
         run(policy, [member()], [enrollment(item="critical", period=2023)],
             [claim(diagnoses=("C50.1",), admission=D(2023, 6, 1))])
+
+
+EVERY_NUMBER_DATED = """
+scheme: {code: dated, name: 按日期, issuer: 测试中心, source: 测试细则}
+claim_deadline: {months_after_period_end: {2024-01-01: 3, 2025-01-01: 1}}
+renewal_grace_days: {2024-01-01: 0, 2025-01-01: 40}
+items:
+  - code: critical
+    name: 大病
+    reference: 第一条
+    contribution: 10
+    max_shares: {2024-01-01: 1, 2025-01-01: 2}
+    cap_per_share: 100000
+    eligibility:
+      min_hospital_level: {inpatient: {2024-01-01: 3, 2025-01-01: 2}}
+    benefits:
+      - {code: ci, name: 大病补助, kind: lump_sum, reference: 第二条, diagnoses: [C50], amount: 10000,
+         waiting: [{days: [1, {2024-01-01: 90, 2025-01-01: 30}], amount: 0}]}
+"""
+
+
+def test_dated_deadline_months_grace_days_hospital_level_and_waiting_range():
+    policy = policy_from(EVERY_NUMBER_DATED)
+    m = member()
+    # cover 2024 from 2024-03-01, then 2025 from 2025-02-05: a gap of 35 days (2025-01-01 … 02-04);
+    # the 2025 grace of 40 days chains it, so day 1 stays 2024-03-01.
+    es = [enrollment(item="critical", period=2024, start=D(2024, 3, 1)),
+          enrollment(item="critical", period=2025, start=D(2025, 2, 5))]
+    cs = [
+        # 2024, level 2: the 2024 rule wants level 3 → HOSPITAL_LEVEL
+        claim("A", diagnoses=("C50.1",), admission=D(2024, 7, 1), level=2),
+        # 2024, level 3, day 2024-05-01 − 03-01 + 1 = 62 ≤ 90 (the 2024 waiting range) → WAITING_PERIOD
+        claim("B", diagnoses=("C50.1",), admission=D(2024, 5, 1)),
+        # 2024, submitted 2025-03-31: the 2024 deadline is 3 months → 2025-03-31, in time; day 2024-06-15 is 107
+        claim("C", diagnoses=("C50.1",), admission=D(2024, 6, 15), submitted=D(2025, 3, 31)),
+        # 2025, level 2 suffices; submitted 2026-02-01 after the 2025 deadline of 1 month (2026-01-31) → late
+        claim("D", diagnoses=("C50.2",), admission=D(2025, 3, 1), level=2, submitted=D(2026, 2, 1)),
+    ]
+    assert [(r[0], r[3], r[4]) for r in lines_of(run(policy, [m], es, cs))] == [
+        ("A", "0.00", "HOSPITAL_LEVEL"), ("B", "0.00", "WAITING_PERIOD"), ("C", "10000.00", ""),
+        ("D", "0.00", "LATE_SUBMISSION")]
+
+
+def test_dated_grace_days_break_a_chain_the_later_period_does_not_forgive():
+    policy = policy_from(EVERY_NUMBER_DATED.replace("2025-01-01: 40", "2025-01-01: 10"))
+    es = [enrollment(item="critical", period=2024, start=D(2024, 3, 1)),
+          enrollment(item="critical", period=2025, start=D(2025, 2, 5))]
+    # gap 35 days > 10: cover restarts 2025-02-05; 2025-02-20 is day 16 ≤ 30 (the 2025 waiting range)
+    c = claim("E", diagnoses=("C50.1",), admission=D(2025, 2, 20), level=2)
+    assert [(r[3], r[4]) for r in lines_of(run(policy, [member()], es, [c]))] == [("0.00", "WAITING_PERIOD")]
+
+
+def test_dated_max_shares_is_checked_at_the_enrollments_period():
+    from claims.intake.checks import enrollment_problems
+
+    policy = policy_from(EVERY_NUMBER_DATED)
+    assert [p[1] for p in enrollment_problems(policy, enrollment(item="critical", period=2024, shares=2))] == [
+        "INPUT_TOO_MANY_SHARES"]
+    assert enrollment_problems(policy, enrollment(item="critical", period=2025, shares=2)) == []

@@ -106,7 +106,7 @@ def test_every_problem_of_every_file_is_reported_with_its_location(hangzhou, tmp
             ["A4"] + bad[1:9] + ["100", "50", "40", "0"] + bad[13:],  # parts do not add up
             ["A5", "HZ001", "inpatient", "2025-02-11", "2025-02-01"] + bad[5:],  # discharge before admission
             ["A6", "HZ001", "inpatient", "2025-02-01", "2025-04-01"] + bad[5:],  # after submission
-            ["A7", "HZ001", "hospital", "2025/02/01", "2025-02-11", "", "5", "cancer"] + bad[8:],  # 4 bad cells
+            ["A7", "HZ001", "hospital", "01/02/2025", "2025-02-11", "", "5", "cancer"] + bad[8:],  # 4 bad cells
             ["A1", "GHOST"] + bad[2:]]  # duplicated claim id, unknown member
     found = problems_of(hangzhou, files(tmp_path, rows, members, enrollments))
     assert found == [
@@ -115,7 +115,7 @@ def test_every_problem_of_every_file_is_reported_with_its_location(hangzhou, tmp
         "claims.csv:5:total_cost:INPUT_COST_SUM",
         "claims.csv:6:discharge_date:INPUT_DISCHARGE_BEFORE_ADMISSION",
         "claims.csv:7:discharge_date:INPUT_DATE_AFTER_SUBMISSION",
-        "claims.csv:8:event_type:INPUT_BAD_EVENT_TYPE", "claims.csv:8:admission_date:INPUT_BAD_DATE",
+        "claims.csv:8:event_type:INPUT_BAD_EVENT_TYPE", "claims.csv:8:admission_date:INPUT_AMBIGUOUS_DATE",
         "claims.csv:8:hospital_level:INPUT_OUT_OF_RANGE", "claims.csv:8:diagnoses:INPUT_BAD_CODE",
         "claims.csv:9:claim_id:INPUT_DUPLICATE_KEY", "claims.csv:9:member_id:INPUT_UNKNOWN_MEMBER",
         "enrollments.csv:4:item:INPUT_UNKNOWN_ITEM", "enrollments.csv:5:shares:INPUT_TOO_MANY_SHARES",

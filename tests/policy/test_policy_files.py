@@ -16,16 +16,25 @@ from tests.conftest import POLICIES
 
 BAD = Path(__file__).parent / "bad"
 GOOD = Path(__file__).parent / "good"
+DAY = date(2025, 1, 1)
+
+
+def _days(rule) -> tuple[int, int]:
+    return rule.days[0].at(DAY), rule.days[1].at(DAY)
+
+
+def _ages(eligibility) -> dict:
+    return {who: (low.at(DAY), high.at(DAY)) for who, (low, high) in eligibility.age.items()}
 
 
 def test_hangzhou_items_contributions_and_caps_are_the_published_ones(hangzhou):
-    table = [(i.code, i.contribution.at(date(2025, 1, 1)), i.max_shares, i.cap_per_share.at(date(2025, 1, 1)))
+    table = [(i.code, i.contribution.at(date(2025, 1, 1)), i.max_shares.at(date(2025, 1, 1)), i.cap_per_share.at(date(2025, 1, 1)))
              for i in hangzhou.items]
     assert table == [("medical", 36, 1, 30200), ("critical", 60, 1, 15000), ("women", 20, 1, 20000)]
     assert sum(cap for *_, cap in table) == 65200
     assert hangzhou.scheme_cap is None
-    assert hangzhou.renewal_grace_days == 30
-    assert hangzhou.claim_deadline.months_after_period_end == 3
+    assert hangzhou.renewal_grace_days.at(date(2025, 1, 1)) == 30
+    assert hangzhou.claim_deadline.months_after_period_end.at(date(2025, 1, 1)) == 3
 
 
 def test_hangzhou_medical_subsidy_bands_and_deductible(hangzhou):
@@ -34,9 +43,11 @@ def test_hangzhou_medical_subsidy_bands_and_deductible(hangzhou):
     assert subsidy.event_types == ["inpatient", "outpatient_special"]
     assert subsidy.base == ["self_pay_in_scope"]
     assert subsidy.deductible.per == "period" and subsidy.deductible.amount.at(date(2025, 1, 1)) == 1000
-    bands = [(b.lower, b.upper, b.rate.at(date(2025, 1, 1))) for b in subsidy.bands]
+    bands = [(b.lower.at(date(2025, 1, 1)), b.upper and b.upper.at(date(2025, 1, 1)), b.rate.at(date(2025, 1, 1)))
+             for b in subsidy.bands]
     assert bands == [(0, 20000, Decimal("0.5")), (20000, 50000, Decimal("0.6")), (50000, None, Decimal("0.7"))]
-    assert hangzhou.item("medical").benefit_eligibility(subsidy).min_hospital_level == {"inpatient": 2}
+    levels = hangzhou.item("medical").benefit_eligibility(subsidy).min_hospital_level
+    assert {event: level.at(date(2025, 1, 1)) for event, level in levels.items()} == {"inpatient": 2}
 
 
 def test_hangzhou_critical_item(hangzhou):
@@ -47,7 +58,7 @@ def test_hangzhou_critical_item(hangzhou):
     assert isinstance(critical, LumpSum) and critical.amount.at(date(2025, 1, 1)) == 10000
     assert critical.exclude == ["C44"]
     assert "C00-C97" in critical.diagnoses and "55.6" in critical.procedures
-    assert [(w.days, w.amount.at(date(2025, 1, 1))) for w in critical.waiting] == [((1, 90), 0)]
+    assert [(_days(w), w.amount.at(date(2025, 1, 1))) for w in critical.waiting] == [((1, 90), 0)]
     assert in_situ.diagnoses == ["D00-D09"] and in_situ.amount.at(date(2025, 1, 1)) == 2000
     assert hangzhou.item("critical").groups[0].benefits == ["critical_illness", "carcinoma_in_situ"]
 
@@ -63,18 +74,18 @@ def test_hangzhou_women_item(hangzhou):
 
 def test_beijing_parameters(beijing):
     allowance, women = beijing.items
-    assert (allowance.contribution.at(date(2025, 1, 1)), allowance.max_shares,
+    assert (allowance.contribution.at(date(2025, 1, 1)), allowance.max_shares.at(date(2025, 1, 1)),
             allowance.cap_per_share.at(date(2025, 1, 1))) == (60, 3, 7200)
-    assert allowance.eligibility.age == {"male": (0, 59), "female": (0, 54)}
+    assert _ages(allowance.eligibility) == {"male": (0, 59), "female": (0, 54)}
     per_diem = allowance.benefits[0]
     assert (per_diem.rate.at(date(2025, 1, 1)), per_diem.from_day.at(date(2025, 1, 1)),
             per_diem.max_days_per_period.at(date(2025, 1, 1))) == (40, 4, 180)
     assert women.ends_cover_on_payout
     assert (women.contribution.at(date(2025, 1, 1)), women.cap_per_share.at(date(2025, 1, 1))) == (10, 15000)
-    assert women.eligibility.gender == "female" and women.eligibility.age == {"female": (16, 60)}
+    assert women.eligibility.gender == "female" and _ages(women.eligibility) == {"female": (16, 60)}
     invasive, in_situ = women.benefits
     assert invasive.diagnoses == ["C50", "C51", "C52", "C53", "C54", "C56", "C57.0", "C58", "M32", "D61", "G35", "M05"]
-    assert [(w.days, w.amount.at(date(2025, 1, 1))) for w in invasive.waiting] == [((1, 30), 0), ((31, 60), 500)]
+    assert [(_days(w), w.amount.at(date(2025, 1, 1))) for w in invasive.waiting] == [((1, 30), 0), ((31, 60), 500)]
     assert in_situ.amount.at(date(2025, 1, 1)) == 2000
 
 

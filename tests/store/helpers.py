@@ -11,6 +11,7 @@ from claims.store.models import ClaimRow
 from claims.workflow.batches import create_batch
 from claims.workflow.decisions import decide
 from claims.workflow.imports import import_file
+from claims.workflow.policy_versions import approve, publish
 from claims.workflow.users import add_user
 from tests.conftest import POLICIES, ROOT
 
@@ -40,9 +41,20 @@ def import_folder(store, folder: Path, policy_name: str, claims_file: Path | Non
             assert not result.problems, result.problems
 
 
-def batch_and_approve(store, policy_name: str, period: int = 2025) -> int:
+def publish_and_approve(store, policy_name: str = "hangzhou", path: Path | None = None,
+                        from_period: int | None = None) -> int:
+    """The clerk publishes the policy file, the reviewer approves it; returns the version number."""
     with store.session() as s:
-        batch = create_batch(s, policy(policy_name), period, CLERK)
+        version = publish(s, path or POLICIES / f"{policy_name}.yaml", CLERK, "测试", from_period).id
+    with store.session() as s:
+        approve(s, version, REVIEWER)
+    return version
+
+
+def batch_and_approve(store, policy_name: str | None, period: int = 2025) -> int:
+    """A batch with the named policy file (None: the approved version in force), every claim approved."""
+    with store.session() as s:
+        batch = create_batch(s, policy(policy_name) if policy_name else None, period, CLERK)
         batch_id = batch.id
     with store.session() as s:
         for claim_id in s.scalars(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)):

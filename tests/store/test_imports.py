@@ -56,13 +56,15 @@ def test_a_changed_row_for_an_existing_key_is_a_conflict_and_nothing_is_overwrit
         assert s.get(MemberRow, "HZ001").name == "王丽"
 
 
-def test_enrollments_need_the_policy_to_check_items(store):
+def test_enrollments_without_a_policy_and_without_an_approved_version_are_refused_per_row(store):
     add_users(store)
     with store.session() as s:
         import_file(s, "members", FOLDER / "members.csv", CLERK)
     with store.session() as s:
         result = import_file(s, "enrollments", FOLDER / "enrollments.csv", CLERK, None)
-    assert [p.code for p in result.problems] == ["IMPORT_POLICY_REQUIRED"]
+    rows = len((FOLDER / "enrollments.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
+    assert [p.code for p in result.problems] == ["POLICY_NOT_APPROVED"] * rows
+    assert {p.column for p in result.problems} == {"period"}
     assert count(store, EnrollmentRow) == 0
 
 
