@@ -107,8 +107,9 @@ def test_an_invalid_import_writes_the_errors_workbook_and_exits_2(tmp_path):
 
 def test_policy_versions_from_the_command_line(tmp_path):
     run(tmp_path, "db", "init")
-    run(tmp_path, "users", "add", "小王", "--role", "clerk")
-    run(tmp_path, "users", "add", "李审核", "--role", "reviewer", user="小王")
+    add_user(tmp_path, "管理员", "admin")
+    add_user(tmp_path, "小王", "clerk", by="管理员")
+    add_user(tmp_path, "李审核", "reviewer", by="管理员")
     refused = run(tmp_path, "batch", "create", "--period", "2025", user="小王", ok=False)
     assert refused.returncode == 1 and "POLICY_NOT_APPROVED" in refused.stderr and "Traceback" not in refused.stderr
     bad = tmp_path / "bad.yaml"
@@ -118,7 +119,7 @@ def test_policy_versions_from_the_command_line(tmp_path):
     assert invalid.returncode == 2 and "bad.yaml:41: [POLICY_RATE_RANGE]" in invalid.stderr
 
     run(tmp_path, "policy", "publish", POLICIES / "hangzhou.yaml", user="小王")
-    run(tmp_path, "users", "add", "小王", "--role", "reviewer", user="小王")
+    add_user(tmp_path, "小王", "reviewer", by="管理员")  # a small center: the clerk also reviews
     own = run(tmp_path, "policy", "approve", "1", user="小王", ok=False)
     assert own.returncode == 1 and "FOUR_EYES" in own.stderr
     run(tmp_path, "policy", "approve", "1", user="李审核")
