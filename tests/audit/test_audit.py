@@ -31,6 +31,7 @@ from tests.store.helpers import (
     batch_and_approve,
     import_folder,
     policy,
+    publish_and_approve,
 )
 
 DEDUCTIBLE = SCENARIOS / "hz_waiting_level_deductible"
@@ -110,7 +111,8 @@ def _draft(tmp_path, old: str, new: str):
 def test_whatif_raising_one_band_rate_costs_the_hand_computed_difference(store, tmp_path):
     add_users(store)
     import_folder(store, DEDUCTIBLE, "hangzhou")
-    batch_and_approve(store, "hangzhou")
+    publish_and_approve(store)
+    batch_and_approve(store, None)
     draft = _draft(tmp_path, "{from: 0, to: 20000, rate: 0.50}", "{from: 0, to: 20000, rate: 0.60}")
     with store.session() as s:
         whatif = simulate(s, draft, 2025, AUDITOR)
@@ -126,6 +128,7 @@ def test_whatif_raising_one_band_rate_costs_the_hand_computed_difference(store, 
 
 
 def test_whatif_under_the_current_policy_reproduces_the_stored_batch(store, batch):
+    publish_and_approve(store)
     with store.session() as s:
         whatif = simulate(s, policy(), 2025, AUDITOR)
     assert whatif.current.total == whatif.draft.total == Decimal("62100.00") and whatif.changes == []
@@ -134,7 +137,8 @@ def test_whatif_under_the_current_policy_reproduces_the_stored_batch(store, batc
 def test_whatif_workbook_and_nothing_changes(store, tmp_path, db_url):
     add_users(store)
     import_folder(store, DEDUCTIBLE, "hangzhou")
-    batch_and_approve(store, "hangzhou")
+    publish_and_approve(store)
+    batch_and_approve(store, None)
     draft = tmp_path / "draft.yaml"
     draft.write_text((POLICIES / "hangzhou.yaml").read_text(encoding="utf-8").replace("amount: 1000, per: period",
                                                                                    "amount: 500, per: period"),
