@@ -227,7 +227,7 @@ def test_an_existing_unkeyed_log_is_checked_and_migrated(db_url, tmp_path):
                 connection.execute(text(f"drop table {table}"))
             for column in ("password_hash", "disabled", "failed_logins", "locked_until", "last_login_at"):
                 connection.execute(text(f"alter table users drop column {column}"))
-            connection.execute(text("update alembic_version set version_num = '0001'"))
+            connection.execute(text("update alembic_version set version_num = '0003'"))  # 0006 follows 0003
         engine.dispose()
     _legacy_log(url, 5)
     done = _cli(url, "db", "init")
