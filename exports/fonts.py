@@ -1,5 +1,10 @@
 """Finding a Chinese font for the letters: a TrueType font to embed (so the PDF renders on a machine
-without Chinese fonts), or, failing that, reportlab's built-in CID font with a warning."""
+without Chinese fonts), or, failing that, reportlab's built-in CID font with a warning.
+
+Order: the file named by CLAIMS_FONT (nothing else if it is set); then the system's fonts (the
+candidates below, then fontconfig's Chinese fonts); then WenQuanYi Micro Hei from the
+``paperang-p2-fonts-cjk`` wheel, a dependency of this project, so a machine with only Python still
+embeds a Chinese font. The font's own licence (in its name table) is Apache-2.0; the wheel is MIT."""
 
 from __future__ import annotations
 
@@ -52,7 +57,7 @@ def choose_font() -> FontChoice:
     from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
     wanted = os.environ.get("CLAIMS_FONT")
-    paths = [wanted] if wanted else [*CANDIDATES, *_fontconfig_candidates()]
+    paths = [wanted] if wanted else [*CANDIDATES, *_fontconfig_candidates(), *_bundled()]
     for path in paths:
         if not path or not Path(path).is_file():
             if wanted:
@@ -81,6 +86,17 @@ def _fontconfig_candidates() -> list[str]:
     listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
     return sorted(line.split(":")[0].strip() for line in listed.splitlines()
                   if line.split(":")[0].strip().lower().endswith((".ttf", ".ttc")))
+
+
+def _bundled() -> list[str]:
+    """WenQuanYi Micro Hei from the paperang-p2-fonts-cjk wheel, when installed."""
+    try:
+        from importlib.resources import files
+
+        font = files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return []
+    return [str(font)] if font.is_file() else []
 
 
 def reset_font_choice() -> None:

@@ -10,9 +10,10 @@ from typing import IO
 from claims.engine.explain import explanation_json, line_summary
 from claims.engine.model import ResultLine
 from claims.money import fmt
+from exports.safety import atomic_output, csv_text, page_setup, safe_cells
 
 CSV_COLUMNS = ("claim_id", "member_id", "period", "item", "benefit", "amount", "reason")
-XLSX_HEADERS = ("申请编号", "会员编号", "互助期", "保障项目", "保障责任", "补助金额（元）", "原因代码", "原因", "计算说明")
+XLSX_HEADERS = ("申请编号", "会员编号", "互助期", "保障项目", "保障责任", "补助金额（元）", "原因", "计算说明")
 
 
 def contract_row(line: ResultLine) -> list[str]:
@@ -34,42 +35,56 @@ def _dump_json(records: list[dict], out: IO[str]) -> None:
     out.write("\n")
 
 
-def _write_xlsx_records(records: list[dict], path: str) -> None:
+def policy_names(policy) -> dict:
+    """Chinese names of the policy's items (by code) and benefits (by (item, benefit) code), for what people read."""
+    names: dict = {item.code: item.name for item in policy.items}
+    names.update({(item.code, b.code): b.name for item in policy.items for b in item.benefits})
+    return names
+
+
+def _write_xlsx_records(records: list[dict], path: str, names: dict | None = None) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    names = names or {}
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "计算结果"
     sheet.append(XLSX_HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for r in records:
-        sheet.append([r["claim_id"], r["member_id"], r["period"], r["item"], r["benefit"], Decimal(r["amount"]),
-                      r["reason"], r["reason_text"], r["explanation_text"]])
-        sheet.cell(sheet.max_row, 6).number_format = "#,##0.00"
-        sheet.cell(sheet.max_row, 9).alignment = Alignment(wrap_text=True, vertical="top")
-    for letter, width in zip("ABCDEFGHI", (14, 12, 8, 12, 18, 14, 18, 30, 80), strict=True):
+    for number, r in enumerate(records, start=2):
+        sheet.append(safe_cells(sheet, [r["claim_id"], r["member_id"], r["period"], names.get(r["item"], r["item"]) if r["item"] else "",
+                                        names.get((r["item"], r["benefit"]), r["benefit"]) if r["benefit"] else "", Decimal(r["amount"]), r["reason_text"],
+                                        r["explanation_text"]]))
+        sheet.cell(number, 6).number_format = "#,##0.00"
+        sheet.cell(number, 8).alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in zip("ABCDEFGH", (14, 12, 8, 16, 22, 14, 30, 80), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    workbook.save(path)
+    page_setup(sheet, 1)
+    with atomic_output(path) as temporary:
+        workbook.save(temporary)
 
 
-def write_rows(rows: list, fmt: str, out: str, stdout: IO[str]) -> Decimal:
+def _write_text(rows: list, fmt: str, handle: IO[str]) -> None:
+    if fmt == "csv":
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        # the ids came from outside: never a formula; codes, amounts and reasons are our own and stay as they are
+        writer.writerows([[csv_text(row[0]), csv_text(row[1]), *row[2:]] for row in rows])
+    else:
+        _dump_json(rows, handle)
+
+
+def write_rows(rows: list, fmt: str, out: str, stdout: IO[str], names: dict | None = None) -> Decimal:
     """Write rendered rows (contract rows for CSV, records for JSON/XLSX); returns the total amount."""
     if fmt == "xlsx":
-        _write_xlsx_records(rows, out)
+        _write_xlsx_records(rows, out, names)
+    elif out == "-":
+        _write_text(rows, fmt, stdout)
     else:
-        handle = stdout if out == "-" else open(out, "w", encoding="utf-8", newline="")
-        try:
-            if fmt == "csv":
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(CSV_COLUMNS)
-                writer.writerows(rows)
-            else:
-                _dump_json(rows, handle)
-        finally:
-            if handle is not stdout:
-                handle.close()
+        with atomic_output(out) as temporary, open(temporary, "w", encoding="utf-8", newline="") as handle:
+            _write_text(rows, fmt, handle)
     return sum((Decimal(row[5] if fmt == "csv" else row["amount"]) for row in rows), Decimal("0.00"))

@@ -10,15 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
 from claims.money import ZERO
 from claims.workflow.payouts import PayoutClaim, PayoutData, mask_id
+from exports.safety import atomic_output, sheet_title, text_cell
+from exports.words import beijing_today, cn_date
 
 MONEY_FORMAT = "#,##0.00"
 NO_ACCOUNT = "（无银行账号）"
+SIGNATURES = ("制表", "复核", "审批")
 
 
 class _Styles:
@@ -29,15 +31,14 @@ class _Styles:
         self.total = NamedStyle("total_money", number_format=MONEY_FORMAT, font=Font(bold=True))
         self.title = NamedStyle("title", font=Font(bold=True, size=14))
         self.warn = NamedStyle("warn", fill=PatternFill("solid", fgColor="FCE4D6"))
-        for style in (self.money, self.header, self.total, self.title, self.warn):
+        self.label = NamedStyle("label", alignment=Alignment(wrap_text=True, vertical="center"))
+        self.sign = NamedStyle("sign", font=Font(size=12), alignment=Alignment(vertical="bottom"))
+        for style in (self.money, self.header, self.total, self.title, self.warn, self.label, self.sign):
             book.add_named_style(style)
 
 
 def _cell(sheet, value, style=None):
-    cell = WriteOnlyCell(sheet, value=value)
-    if style is not None:
-        cell.style = style
-    return cell
+    return text_cell(sheet, value, style)  # a string is text, never a formula
 
 
 def _prepare(sheet, widths: list[int], header_row: int) -> None:
@@ -90,12 +91,12 @@ def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: da
     _prepare(sheet, [32, 10, 10] + [20] * len(items) + [16], 4)
     batch = data.batch
     sheet.append([_cell(sheet, f"{data.policy.scheme.name} 补助发放汇总表", styles.title)])
-    sheet.append([f"批次 {batch.id}（{batch.name}），{batch.period} 年度；导出日期 {issued}；金额单位：元"])
-    sheet.append([f"签发机构：{data.policy.scheme.issuer}"])
+    sheet.append([_cell(sheet, f"批次 {batch.id}（{batch.name}），{batch.period} 年度；导出日期 {cn_date(issued)}；金额单位：元")])
+    sheet.append([_cell(sheet, f"签发机构：{data.policy.scheme.issuer}")])
     sheet.append([_cell(sheet, h, styles.header) for h in header])
     units = data.by_unit()
     for unit, claims in units.items():
-        sheet.append([unit, len(claims), len({c.member.member_id for c in claims}),
+        sheet.append([_cell(sheet, unit, styles.label), len(claims), len({c.member.member_id for c in claims}),
                       *(_cell(sheet, sum((c.per_item[code] for c in claims), ZERO), styles.money) for code, _ in items),
                       _cell(sheet, sum((c.total for c in claims), ZERO), styles.money)])
     sheet.append([_cell(sheet, "总计", styles.header), len(data.claims), len({c.member.member_id for c in data.claims}),
@@ -103,12 +104,17 @@ def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: da
                   _cell(sheet, data.total, styles.total)])
     without = [c for c in data.claims if not c.has_account and c.total > 0]
     sheet.append([])
-    sheet.append(["控制数", "件数", "人数", "金额（元）"])
+    sheet.append([_cell(sheet, h, styles.header) for h in ("控制数", "件数", "人数", "金额（元）")])
     paid_by_bank = [c for c in data.claims if c.has_account and c.total > 0]
     for label, claims in (("银行转账（见银行文件）", paid_by_bank), ("缺银行账号，待补后另行发放（见“待补银行账号”表）", without),
                           ("补助为零（仅通知，不发放）", [c for c in data.claims if c.total == 0])):
-        sheet.append([label, len(claims), len({c.member.member_id for c in claims}),
+        sheet.append([_cell(sheet, label, styles.label), len(claims), len({c.member.member_id for c in claims}),
                       _cell(sheet, sum((c.total for c in claims), ZERO), styles.money)])
+    sheet.append([])
+    for role in SIGNATURES:  # signed on paper: who made, checked and approved the list
+        sheet.append([_cell(sheet, f"{role}（签字）：", styles.sign), None, None,
+                      _cell(sheet, "日期：　　　　年　　月　　日", styles.sign)])
+        sheet.append([])
     sheet.auto_filter.ref = f"A4:{get_column_letter(len(header))}{4 + len(units)}"
 
 
@@ -117,20 +123,17 @@ def write_payouts(data: PayoutData, out: str | Path, by_unit: bool = False, issu
     """Write the workbook; returns the control figures it shows."""
     book = Workbook(write_only=True)
     styles = _Styles(book)
-    _summary_sheet(book, styles, data, issued or date.today())
+    _summary_sheet(book, styles, data, issued or beijing_today())
     _detail_sheet(book, styles, "明细", data, data.claims, step)
     without = [c for c in data.claims if not c.has_account and c.total > 0]
     _detail_sheet(book, styles, "待补银行账号", data, without, lambda: None)
     if by_unit:
+        taken = set(book.sheetnames)
         for unit, claims in data.by_unit().items():
-            _detail_sheet(book, styles, _sheet_title(unit), data, claims, lambda: None)
-    book.save(out)
+            _detail_sheet(book, styles, sheet_title(unit, taken), data, claims, lambda: None)
+    with atomic_output(out) as temporary:
+        book.save(temporary)
     return {"claims": len(data.claims), "members": len({c.member.member_id for c in data.claims}),
             "total": data.total, "without_account": len(without),
             "without_account_total": sum((c.total for c in without), ZERO)}
 
-
-def _sheet_title(unit: str) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
-    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in unit)
-    return cleaned[:31] or "单位"

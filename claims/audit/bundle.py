@@ -144,7 +144,9 @@ def write_bundle(snapshot: Snapshot, batch_meta: dict, results_json: list[dict],
     }
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     signature = keys.sign(manifest_bytes).encode("ascii")
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    from exports.safety import atomic_output
+
+    with atomic_output(out) as temporary, zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", manifest_bytes)
         archive.writestr(SIGNATURE, signature)
         for name, data in files.items():

@@ -92,6 +92,10 @@ def snapshot_of_batch(session: Session, batch_id: int, user: str) -> Snapshot:
     entry, findings = recorded_entry(session, batch_id)
     findings += changed_input_rows(session, batch, inputs, rows)
     findings += changed_decisions(session, batch_id, rows)
+    from claims.workflow.ledger import ledger_before_problems
+
+    # the ledger before against the lines live when the batch was calculated (issue 10, case 1)
+    findings += [("LEDGER_BEFORE_MISMATCH", f"计算时的台账不完整：{p}") for p in ledger_before_problems(session, batch)]
     return Snapshot(batch.id, batch.policy_name, batch.policy_text, batch.policy_sha256, batch.engine_version,
                     inputs, json.loads(batch.ledger_before_json), lines,
                     record=_record_in(entry), stored_total_fen=batch.total_fen, stored_claims=batch.claim_count,

@@ -1,5 +1,5 @@
 """What-if: recalculate a period's claims under a draft policy and under the current one, from the same
-inputs and the same ledger of other settled claims, and report the cost side by side — per item, per
+inputs and the same ledger of the other live claims, and report the cost side by side — per item, per
 unit, in total — with the contribution income per item and the members whose amounts change.
 Nothing stored is changed: the simulation only reads."""
 
@@ -125,31 +125,36 @@ def _contributions(side: Side, policy: Policy, enrollments: list[EnrollmentRow],
 
 
 def describe(whatif: WhatIf, top: int = 10) -> list[str]:
+    from exports.words import table
+
     c, d = whatif.current, whatif.draft
     name = {**c.item_names, **d.item_names}
     out = [f"{whatif.period} 年度 {whatif.claims} 件申请的模拟（不改变任何已保存的数据）",
-           f"  {c.name}", f"  {d.name}", "",
-           "按保障项目（元）        现行补助        草案补助          差额      现行缴费收入      草案缴费收入"]
-    for item in whatif.items:
-        out.append(f"  {name[item]:<16} {c.per_item.get(item, ZERO):>14,.2f} {d.per_item.get(item, ZERO):>14,.2f} "
-                   f"{d.per_item.get(item, ZERO) - c.per_item.get(item, ZERO):>+13,.2f} "
-                   f"{c.contributions.get(item, ZERO):>16,.2f} {d.contributions.get(item, ZERO):>16,.2f}")
-    out.append(f"  {'合计':<16} {c.total:>14,.2f} {d.total:>14,.2f} {d.total - c.total:>+13,.2f} "
-               f"{c.income:>16,.2f} {d.income:>16,.2f}")
+           f"  {c.name}", f"  {d.name}", "", "按保障项目（元）"]
+    rows = [[name[item], f"{c.per_item.get(item, ZERO):,.2f}", f"{d.per_item.get(item, ZERO):,.2f}",
+             f"{d.per_item.get(item, ZERO) - c.per_item.get(item, ZERO):+,.2f}",
+             f"{c.contributions.get(item, ZERO):,.2f}", f"{d.contributions.get(item, ZERO):,.2f}"] for item in whatif.items]
+    rows.append(["合计", f"{c.total:,.2f}", f"{d.total:,.2f}", f"{d.total - c.total:+,.2f}", f"{c.income:,.2f}",
+                 f"{d.income:,.2f}"])
+    out += ["  " + line for line in table(["保障项目", "现行补助", "草案补助", "差额", "现行缴费收入", "草案缴费收入"],
+                                          rows, "<>>>>>")]
     out += ["", "按单位（元）"]
-    for unit in whatif.units:
-        before, after = c.per_unit.get(unit, ZERO), d.per_unit.get(unit, ZERO)
-        out.append(f"  {unit:<20} {before:>14,.2f} {after:>14,.2f} {after - before:>+13,.2f}")
+    rows = [[unit, f"{c.per_unit.get(unit, ZERO):,.2f}", f"{d.per_unit.get(unit, ZERO):,.2f}",
+             f"{d.per_unit.get(unit, ZERO) - c.per_unit.get(unit, ZERO):+,.2f}"] for unit in whatif.units]
+    out += ["  " + line for line in table(["单位", "现行补助", "草案补助", "差额"], rows, "<>>>")]
     out += ["", f"金额有变化的会员：{len(whatif.changes)} 人" + (f"（变化最大的 {top} 人）" if len(whatif.changes) > top else "")]
-    for change in whatif.changes[:top]:
-        out.append(f"  {change.member_id:<10} {change.name:<6} {change.unit:<20} {change.current:>12,.2f} → "
-                   f"{change.draft:>12,.2f}（{change.difference:+,.2f}）")
+    rows = [[m.member_id, m.name, m.unit, f"{m.current:,.2f}", f"{m.draft:,.2f}", f"{m.difference:+,.2f}"]
+            for m in whatif.changes[:top]]
+    if rows:
+        out += ["  " + line for line in table(["会员编号", "姓名", "单位", "现行", "草案", "差额"], rows, "<<<>>>")]
     return out
 
 
 def write_whatif(whatif: WhatIf, out) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
+
+    from exports.safety import atomic_output, page_setup, safe_cells
 
     c, d = whatif.current, whatif.draft
     name = {**c.item_names, **d.item_names}
@@ -158,17 +163,18 @@ def write_whatif(whatif: WhatIf, out) -> None:
 
     def sheet(title, header, rows, widths, money_from):
         ws = book.create_sheet(title)
-        ws.append(header)
+        ws.append(safe_cells(ws, header))
         for cell in ws[1]:
             cell.font, cell.fill = bold, fill
         for row in rows:
-            ws.append(row)
+            ws.append(safe_cells(ws, row))  # names and units from outside: text, never a formula
             for cell in ws[ws.max_row][money_from:]:
                 if isinstance(cell.value, Decimal):
                     cell.number_format = "#,##0.00;[Red]-#,##0.00"
         for index, width in enumerate(widths, start=1):
             ws.column_dimensions[ws.cell(1, index).column_letter].width = width
         ws.freeze_panes = "A2"
+        page_setup(ws, 1)
         return ws
 
     intro = book.active
@@ -179,7 +185,8 @@ def write_whatif(whatif: WhatIf, out) -> None:
                  "差额 = 草案 − 现行；正数表示草案多支出，负数（红色）表示少支出。",
                  f"补助合计：现行 {c.total:,.2f} 元，草案 {d.total:,.2f} 元，差额 {d.total - c.total:+,.2f} 元。",
                  f"缴费收入合计：现行 {c.income:,.2f} 元，草案 {d.income:,.2f} 元。"):
-        intro.append([line])
+        intro.append(safe_cells(intro, [line]))
+    page_setup(intro, None)
     intro["A1"].font = Font(bold=True, size=14)
     intro.column_dimensions["A"].width = 100
     item_rows = [[name[i], c.per_item.get(i, ZERO), d.per_item.get(i, ZERO), d.per_item.get(i, ZERO) - c.per_item.get(i, ZERO),
@@ -194,4 +201,5 @@ def write_whatif(whatif: WhatIf, out) -> None:
     sheet("会员变化", ["会员编号", "姓名", "单位", "现行（元）", "草案（元）", "差额（元）"],
           [[m.member_id, m.name, m.unit, m.current, m.draft, m.difference] for m in whatif.changes],
           [12, 10, 30, 16, 16, 16], 3)
-    book.save(out)
+    with atomic_output(out) as temporary:
+        book.save(temporary)

@@ -6,12 +6,15 @@ from claims.cli import (  # noqa: F401  (imported for their commands)
     admin_commands,
     audit_commands,
     auth_commands,
+    bank_commands,
     batch_commands,
     calculate_commands,
     export_commands,
     import_commands,
+    ledger_commands,
     policy_commands,
     policy_version_commands,
+    settle_commands,
 )
 from claims.cli.common import Refused
 from claims.cli.root import main

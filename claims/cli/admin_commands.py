@@ -13,24 +13,30 @@ from claims.workflow.errors import InvalidInput
 
 @main.group("db")
 def db_group() -> None:
-    """数据库（默认 SQLite 文件；--db 可给任意 SQLAlchemy 地址，如 PostgreSQL）。"""
+    """数据库：新建或升级（默认为当前文件夹的 SQLite 文件 claims.db，也可用 --db 指定）。"""
 
 
 @db_group.command("init")
 @click.pass_context
 def db_init(ctx: click.Context) -> None:
-    """Create the database, or upgrade it to the newest schema (migrations).
+    """新建数据库，或把已有数据库升级到最新结构（迁移）。
 
     \b
-    建立或升级数据库；首次安装时在密钥文件夹（环境变量 CLAIMS_KEY_DIR，默认 ~/.config/claims/keys）
-    生成审计日志密钥和签名私钥（仅本人可读写），并说明位置。旧版本的审计日志会在核对后迁移为加密钥链。
-    由系统管理员运行。退出码：0 完成；1 拒绝（如旧审计日志不完整、密钥不符）；2 输入无效。
-    """
+    角色：任何人（无需 --user）
+    文件：无；数据库地址来自 --db 或 CLAIMS_DB
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.keys import key_dir
+    from claims.store.database import current_revision
     from claims.workflow.audit_log import prepare_keys_and_log
 
+    before = current_revision(ctx.obj["db"])
     revision, created, migrated = prepare_keys_and_log(ctx.obj["db"], _work(ctx, authenticate=False))
-    click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}）")
+    if before is None:
+        click.echo(f"已新建数据库 {ctx.obj['db']}（迁移版本 {revision}）")
+    elif before != revision:
+        click.echo(f"数据库 {ctx.obj['db']} 已从迁移版本 {before} 升级到 {revision}")
+    else:
+        click.echo(f"数据库 {ctx.obj['db']} 已是最新结构（迁移版本 {revision}），无需改动")
     for path in created:
         click.echo(f"已生成密钥文件 {path}（仅本人可读写）；请备份并妥善保管，不要放进数据库或与数据库放在一起")
     if not created:

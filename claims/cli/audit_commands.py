@@ -14,7 +14,7 @@ from claims.problems import ProblemsFound
 
 @main.group()
 def audit() -> None:
-    """Audit: re-run batches, replay bundles, verify the audit log."""
+    """审计：复算批次、复算离线复算包、核验审计日志。"""
 
 
 @audit.command("rerun")
@@ -24,15 +24,12 @@ def audit() -> None:
               help="服务中心公布的公钥（PEM），用于核对复算包签名；缺省用本机公钥，并提示。")
 @click.pass_context
 def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None, public_key_file: str | None) -> None:
-    """Recompute a batch from its stored snapshot and compare line by line; exit 1 on any difference.
+    """按批次保存的快照重新计算并逐行比对；有任何差异退出码为 1。
 
     \b
-    复算批次：用批次保存的策略原文、输入快照、计算前累计额重新计算，逐行比较保存的结果，
-    并与审计日志在建批次（及审核通过、更正）时记录的合计和内容哈希比较，发现库中被改动的申请。
-    --bundle：复算服务中心出具的复算包（zip），先用 --public-key 核对签名，再核对清单、
-    results.csv 与 results.json 是否一致、清单合计与重算是否一致。任何角色均可运行。
-    退出码：0 一致（identical）；1 有不同或复算包被改动/签名不符；2 复算包或公钥文件格式无效、过大。
-    """
+    角色：所有角色（只读）
+    文件：复算包 zip（--bundle，由 claims audit bundle 生成）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.bundle import BundleRefused, open_bundle
     from claims.audit.keys import KeyProblem, PublicKeyInvalid, load_public_key
     from claims.audit.rerun import describe, rerun, snapshot_of_batch
@@ -82,7 +79,12 @@ def audit_rerun(ctx: click.Context, batch_id: int | None, bundle: str | None, pu
 @click.option("-o", "--out", required=True, type=click.Path(), help="复算包 zip 文件。")
 @click.pass_context
 def audit_bundle(ctx: click.Context, batch_id: int, out: str) -> None:
-    """Write a self-contained replay bundle of a batch, re-runnable offline."""
+    """把一个批次写成可离线复算的复算包（zip）。
+
+    \b
+    角色：所有角色（只读）
+    文件：无；写出 zip 文件
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.bundle import bundle_batch
 
     with _work(ctx) as session:
@@ -97,14 +99,12 @@ def audit_bundle(ctx: click.Context, batch_id: int, out: str) -> None:
               help="服务中心公布的公钥（PEM）；用于核对检查点签名。缺省用本机公钥，并提示。")
 @click.pass_context
 def audit_verify_log(ctx: click.Context, checkpoint_file: str | None, public_key_file: str | None) -> None:
-    """Check the keyed chain of the audit log, and with --checkpoint that nothing was cut off or re-chained.
+    """核验审计日志的哈希链；有被改动、删除或调换的记录时退出码为 1 并逐条指出。
 
     \b
-    核对审计日志：每条记录的 HMAC 校验值（密钥在数据库之外）和前后相接；给出 --checkpoint 时，
-    再与审计员保存的已签名检查点比较，发现删除末尾记录、全部删除或改写后重新串链。
-    任何角色均可运行（审计员常用）。接受的文件：检查点 JSON、公钥 PEM。
-    退出码：0 完好；1 发现问题或签名不符；2 检查点/公钥文件无效。
-    """
+    角色：所有角色（只读）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.checkpoint import CheckpointInvalid, compare, read_checkpoint, signature_valid
     from claims.audit.keys import PublicKeyInvalid, fingerprint, load_public_key, local_public_key
     from claims.workflow.audit_log import verify_with_head
@@ -205,7 +205,12 @@ def audit_public_key(out: str | None) -> None:
 @click.option("-o", "--out", type=click.Path(), help="把对比写入 XLSX 文件。")
 @click.pass_context
 def simulate(ctx: click.Context, draft_file: str, period: int, current_file: str | None, out: str | None) -> None:
-    """What would a draft policy have cost? Recalculate a period's claims under both; nothing is changed."""
+    """模拟草案策略的成本：用现行策略和草案分别重算某年度的申请并对比；不改变任何数据。
+
+    \b
+    角色：所有角色（只读）
+    文件：策略文件 YAML（--policy 草案，--current 现行，示例见 policies/draft-example.yaml）；写出 XLSX 对比表（-o）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.audit.whatif import describe, write_whatif
     from claims.audit.whatif import simulate as run
     from claims.policy import read_policy

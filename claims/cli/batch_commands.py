@@ -11,7 +11,7 @@ from claims.problems import ProblemsFound
 
 @main.group()
 def batch() -> None:
-    """Calculation batches: create, list, show, mark paid."""
+    """计算批次：创建、列出、查看、标记已支付。"""
 
 
 @batch.command("create")
@@ -25,11 +25,16 @@ def batch() -> None:
 @click.pass_context
 def batch_create(ctx: click.Context, policy_file: str | None, period: int, name: str, claim_ids: tuple[str, ...],
                  workers: int) -> None:
-    """计算一个互助期全部“已受理”的申请（经办员）；输出批次号。
+    """按已结算的累计额计算某互助期已受理的申请，输出批次号。
 
-    Calculate the period's received claims against the settled ledger with the approved policy version in
-    force for the period (or --policy FILE), after checking every enrollment used against that policy.
-    Exit 0 done, 1 refused (no approved version, an enrollment the policy forbids, a role), 2 invalid input."""
+
+    在此前所有仍有效的结果行（已计算、已通过、已支付）之后计算，使用该互助期生效的已批准策略版本（或 --policy 文件），
+    并先核对所用参保记录是否符合该策略。
+
+    \b
+    角色：经办员（clerk）
+    文件：策略文件 YAML（--policy，可省略：用已批准的版本）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.policy import read_policy
     from claims.workflow.batches import create_batch
 
@@ -52,7 +57,12 @@ def batch_create(ctx: click.Context, policy_file: str | None, period: int, name:
 @click.option("--period", type=int, help="只列出该互助期的批次。")
 @click.pass_context
 def batch_list(ctx: click.Context, period: int | None) -> None:
-    """Batches with id, period, state and totals."""
+    """列出批次：批次号、互助期、状态和合计。
+
+    \b
+    角色：所有角色（只读）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.views import batch_table
 
     with _work(ctx) as session:
@@ -63,7 +73,12 @@ def batch_list(ctx: click.Context, period: int | None) -> None:
 @click.argument("batch_id", type=int)
 @click.pass_context
 def batch_show(ctx: click.Context, batch_id: int) -> None:
-    """One batch: its policy, totals per item, claims by state."""
+    """查看一个批次：所用策略、各保障项目合计、各状态的申请数。
+
+    \b
+    角色：所有角色（只读）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.views import batch_summary
 
     with _work(ctx) as session:
@@ -74,7 +89,12 @@ def batch_show(ctx: click.Context, batch_id: int) -> None:
 @click.argument("claim_id")
 @click.pass_context
 def explain(ctx: click.Context, claim_id: str) -> None:
-    """A claim's current result lines with their explanation, to read out on the telephone."""
+    """一件申请当前的各行结果和计算说明，可在电话中照读。
+
+    \b
+    角色：所有角色（只读）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.views import claim_explanation
 
     with _work(ctx) as session:
@@ -83,7 +103,7 @@ def explain(ctx: click.Context, claim_id: str) -> None:
 
 @main.group()
 def review() -> None:
-    """The review workbook: export a batch for review, import the decisions."""
+    """审核表：导出批次供审核，导入审核结论。"""
 
 
 @review.command("export")
@@ -91,7 +111,12 @@ def review() -> None:
 @click.option("-o", "--out", required=True, type=click.Path(), help="审核表 XLSX 文件。")
 @click.pass_context
 def review_export(ctx: click.Context, batch_id: int, out: str) -> None:
-    """Write the batch's review sheet: computed cells locked, a 通过/退回/不予补助 drop-down per claim."""
+    """写出批次的审核表：计算结果锁定，每件申请一个 通过/退回/不予补助 下拉选择。
+
+    \b
+    角色：所有角色（通常为审核员）
+    文件：写出 XLSX（-o）
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.review import export_review
 
     with _work(ctx) as session:
@@ -103,7 +128,14 @@ def review_export(ctx: click.Context, batch_id: int, out: str) -> None:
 @click.argument("file", type=click.Path(exists=True))
 @click.pass_context
 def review_import(ctx: click.Context, file: str) -> None:
-    """Apply the decisions of a filled review sheet (all or none)."""
+    """导入填好的审核表，全部生效或全部不生效。
+
+    表中计算结果被改动、批次不符或申请已变动时整表拒绝并指出单元格。
+
+    \b
+    角色：审核员（reviewer）
+    文件：本系统导出的审核表 XLSX
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.decisions import DECISION_NAMES
     from claims.workflow.review import import_review
 
@@ -111,11 +143,14 @@ def review_import(ctx: click.Context, file: str) -> None:
         done = import_review(session, file, ctx.obj["user"])
     summary = "，".join(f"{DECISION_NAMES[k]} {v} 件" for k, v in sorted(done.decided.items()))
     click.echo(f"批次 {done.batch_id} 的审核结论已导入：{summary}")
+    if done.recalculated:
+        click.echo(f"申请 {'、'.join(done.recalculated)} 因本表中更早的申请被退回或不予补助而重新计算，金额已变，"
+                   "其结论未应用（仍为“已计算”）；请重新导出审核表审核这些申请 [RECALCULATED]")
 
 
 @main.group()
 def claim() -> None:
-    """One claim: decide, correct."""
+    """单件申请：审核决定、更正。"""
 
 
 @claim.command("decide")
@@ -126,7 +161,14 @@ def claim() -> None:
 @click.option("--note", default="", help="备注。")
 @click.pass_context
 def claim_decide(ctx: click.Context, claim_id: str, decision: str | None, note: str) -> None:
-    """Decide one calculated claim."""
+    """对一件已计算的申请作出决定：通过、退回或不予补助。
+
+    已经审核表决定过的申请不能再决定；要改决定请用 claims claim correct 或重新计算。
+
+    \b
+    角色：审核员（reviewer）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.decisions import DECISION_NAMES, decide
 
     if decision is None:
@@ -142,13 +184,19 @@ def claim_decide(ctx: click.Context, claim_id: str, decision: str | None, note: 
 @click.option("--reason", required=True, help="更正原因（必填，记入审计日志）。")
 @click.pass_context
 def claim_correct(ctx: click.Context, claim_id: str, sets: tuple[str, ...], reason: str) -> None:
-    """Correct a settled claim; later claims of the member's period are re-evaluated; top-ups and recoveries listed."""
+    """更正一件已结算的申请；该会员该互助期之后的申请重新计算，列出补发和追回。
+
+    \b
+    角色：经办员（clerk）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.corrections import correct, parse_sets
     from claims.workflow.views import adjustment_table
 
     with _work(ctx) as session:
         done = correct(session, claim_id, parse_sets(list(sets)), reason, ctx.obj["user"])
-        click.echo(f"申请 {claim_id} 已更正（更正批次 {done.batch.id}）。")
+        click.echo(f"申请 {claim_id} 的更正已提出（更正批次 {done.batch.id}，待复核）：须由另一位审核员用 "
+                   f"claims correction approve {done.batch.id} 复核通过后才生效。")
         click.echo(adjustment_table(done.adjustments))
 
 
@@ -156,7 +204,12 @@ def claim_correct(ctx: click.Context, claim_id: str, sets: tuple[str, ...], reas
 @click.argument("batch_id", type=int)
 @click.pass_context
 def batch_mark_paid(ctx: click.Context, batch_id: int) -> None:
-    """Mark a batch's approved claims as paid, once the money has gone out (finance)."""
+    """钱已发出后，把批次中已通过的申请标记为已支付。
+
+    \b
+    角色：财务（finance）
+    文件：无
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.workflow.payouts import mark_paid
 
     with _work(ctx) as session:

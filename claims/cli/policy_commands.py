@@ -14,16 +14,18 @@ from claims.problems import ProblemsFound
 
 @main.group()
 def policy() -> None:
-    """策略：检查、展示、测试策略文件；发布、批准、驳回、列出、比较策略版本。
-
-    Check, show and test policy files (策略文件); publish, approve, reject, list and diff the versions
-    stored in the database."""
+    """检查、查看和测试策略文件。"""
 
 
 @policy.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 def policy_check(files: tuple[str, ...]) -> None:
-    """Validate POLICY files; print every problem as file:line and exit 2 if any."""
+    """检查策略文件；每个问题按 文件:行 列出，有问题时退出码为 2。
+
+    \b
+    角色：任何人（无需 --user）
+    文件：策略文件 YAML，可多个
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.policy import read_policy
 
     problems = []
@@ -43,7 +45,12 @@ def policy_check(files: tuple[str, ...]) -> None:
 @policy.command("show")
 @click.argument("file", type=click.Path())
 def policy_show(file: str) -> None:
-    """Print the scheme as a readable Chinese summary: items, contributions, caps, bands, lump sums."""
+    """把策略文件显示为中文摘要：保障项目、缴费、限额、分档、定额。
+
+    \b
+    角色：任何人（无需 --user）
+    文件：策略文件 YAML
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.policy import read_policy
     from claims.policy.summary import summary
 
@@ -58,7 +65,12 @@ def policy_show(file: str) -> None:
 @click.argument("file", type=click.Path())
 @click.argument("cases", nargs=-1, type=click.Path())
 def policy_test(file: str, cases: tuple[str, ...]) -> None:
-    """Run the policy's own test cases (default: policies/tests/<scheme code>*.yaml)."""
+    """运行策略文件自带的测试用例（默认 policies/tests/<方案代码>*.yaml）。
+
+    \b
+    角色：任何人（无需 --user）
+    文件：策略文件 YAML 和测试用例 YAML
+    退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     from claims.policy import read_policy
     from claims.policy.cases import default_case_files, run_case_file
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from claims.engine.model import Explanation, ResultLine, Step
 from claims.engine.reasons import REASON_TEXT, Reason
+from claims.money import round_fen
 from claims.policy.schema import EVENT_TYPE_NAMES, EXPENSE_FIELD_NAMES, GENDER_NAMES
 
 
 def yuan(value: Decimal) -> str:
-    return f"{value:,.2f} 元"
+    """An amount as shown: rounded 四舍五入 to the fen exactly as the engine rounds what it pays (a plain
+    f"{x:,.2f}" would round half to even, and 4,557.085 would show as 4,557.08 beside a paid 4,557.09)."""
+    return f"{round_fen(value):,.2f} 元"
+
+
+def _exact_yuan(value: Decimal) -> str:
+    """An intermediate figure to the last decimal it has (at least two), so shown parts add up exactly."""
+    text = f"{value:,f}"
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{(decimals.rstrip('0') or '').ljust(2, '0')} 元"
 
 
 def _percent(rate: Decimal) -> str:
@@ -44,9 +55,12 @@ def render_step(step: Step) -> str:
             text += f"，本期累计由 {yuan(v['cumulative_before'])} 增至 {yuan(v['cumulative_after'])}"
         text += f"；起付线 {yuan(v['deductible'])}（{'每期累计' if v['per'] == 'period' else '每次'}）"
         if v["portions"]:
-            parts = "，".join(f"{yuan(part)} × {_percent(rate)} = {yuan(sub)}" for part, rate, sub in v["portions"])
+            # each part shown rounded when the rounded parts add up to the rounded total; else exactly
+            show = yuan if sum((round_fen(sub) for _, _, sub in v["portions"]), Decimal("0")) == round_fen(v["raw"]) \
+                else _exact_yuan
+            parts = "，".join(f"{yuan(part)} × {_percent(rate)} = {show(sub)}" for part, rate, sub in v["portions"])
             text += f"；超过起付线的部分按档补助：{parts}"
-        text += f"；合计 {yuan(v['raw'].quantize(Decimal('0.01')))}"
+        text += f"；合计 {yuan(v['raw'])}" + ("（四舍五入到分）" if round_fen(v["raw"]) != v["raw"] else "")
         if v["shares"] != 1:
             text += f" × {v['shares']} 份"
         return text + f"，补助 {yuan(v['amount'])}。"
@@ -96,12 +110,16 @@ def _render_reason(step: Step) -> str:
         detail = f"（事件日 {v['event_date']} 时 {v['age']} 周岁，{rule} {v['low']}–{v['high']} 周岁）"
     elif reason is Reason.HOSPITAL_LEVEL:
         rule = f"{v['period']} 年度要求" if "period" in v else "要求"
-        detail = f"（{v['level']} 级医院，{rule} {v['minimum']} 级及以上）"
+        detail = f"（{_level(v['level'])}医院，{rule}{_level(v['minimum'])}及以上）"
     elif reason is Reason.WAITING_PERIOD:
         detail = f"（确诊日为连续保障第 {v['day']} 天，自 {v['since']} 起算；第 {v['first']}–{v['last']} 天不予补助）"
     elif reason is Reason.NOT_CHOSEN:
         detail = f"（已选“{v['chosen_name']}” {yuan(v['chosen_amount'])}）"
     return REASON_TEXT[reason] + detail + "。"
+
+
+def _level(level) -> str:
+    return {1: "一级", 2: "二级", 3: "三级"}.get(int(level), f"{level}级")
 
 
 def render(explanation: Explanation) -> str:
@@ -140,3 +158,27 @@ def explanation_text_json(explanation: Explanation) -> str:
         "item_cap_before": explanation.item_cap_before, "item_cap_after": explanation.item_cap_after,
         "scheme_cap_before": explanation.scheme_cap_before, "scheme_cap_after": explanation.scheme_cap_after,
     }, ensure_ascii=False, default=_encode)
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _decoded(value: Any) -> Any:
+    """A stored (JSON) value back as the engine had it, as far as rendering needs: decimals as Decimal."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return Decimal(value)
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decoded(v) for k, v in value.items()}
+    return value
+
+
+def stored_step_text(step: dict) -> str:
+    """A stored step's sentence, rendered again from its values with today's wording (so explanations
+    stored before a wording or rounding fix read right); the stored text when it cannot be."""
+    try:
+        return render_step(Step(step["step"], _decoded(step.get("values") or {}), step.get("reference"),
+                                step.get("effective")))
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError):
+        return step.get("text", "")

@@ -39,16 +39,22 @@ def read_inputs(policy: Policy, members: str | Path, enrollments: str | Path, cl
                 today: date | None = None, share: Share | None = None) -> Inputs:
     """The three input files, checked together; raises ProblemsFound with every problem of every file.
     With ``share``, only that share of the members is validated and returned (its problems, its records)."""
+    tables = read_tables({"members": members, "enrollments": enrollments, "claims": claims})
+    return check_tables(policy, tables, today, share)
+
+
+def read_tables(paths: dict[str, str | Path]) -> dict[str, Table]:
+    """Several files read together; raises ProblemsFound with the problems of all of them."""
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
-    for kind, path in (("members", members), ("enrollments", enrollments), ("claims", claims)):
+    for kind, path in paths.items():
         try:
             tables[kind] = read_table(path)
         except ProblemsFound as found:
             problems.extend(found.problems)
     if problems:
         raise ProblemsFound(problems)
-    return check_tables(policy, tables, today, share)
+    return tables
 
 
 def check_tables(policy: Policy, tables: dict[str, Table], today: date | None = None,

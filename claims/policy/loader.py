@@ -32,8 +32,11 @@ def read_policy(path: str | Path) -> LoadedPolicy:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ProblemsFound([Problem("POLICY_NOT_FOUND", "找不到策略文件", str(path))]) from None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        tried = path if path.is_absolute() else Path.cwd() / path  # say where we looked: a relative path is
+        raise ProblemsFound([Problem("POLICY_NOT_FOUND",  # relative to the folder the command runs in
+                                     f"找不到策略文件（查找的位置：{tried}；相对路径从当前文件夹算起）",
+                                     str(path))]) from None
     except UnicodeDecodeError:
         raise ProblemsFound([Problem("POLICY_ENCODING", "策略文件须为 UTF-8 编码", str(path))]) from None
     return parse_policy(text, str(path))

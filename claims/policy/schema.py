@@ -49,6 +49,8 @@ class Scheme(Part):
     source: Text = Field(description="所依据的实施细则")
     notes: str = ""
     contact: str = Field("", description="咨询与申诉方式，印在通知书上")
+    telephone: str = Field("", description="服务中心咨询电话，印在通知书上")
+    address: str = Field("", description="服务中心地址，印在通知书上")
 
 
 class PeriodRule(Part):

@@ -51,6 +51,26 @@ def init_database(url: str) -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+def current_revision(url: str) -> str | None:
+    """The migration a database is at; None for a new database (no file yet, or no schema in it)."""
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        from pathlib import Path
+
+        if not Path(url.removeprefix("sqlite:///")).exists():
+            return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def check_initialised(engine: Engine) -> None:
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory

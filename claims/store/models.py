@@ -194,6 +194,9 @@ class Batch(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     note: Mapped[str] = mapped_column(Text, default="")
+    # the ledger event at which the batch was calculated: its ledger_before is the ledger of that moment
+    ledger_event: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a correction's checker
 
 
 class ResultLineRow(Base):
@@ -218,6 +221,10 @@ class ResultLineRow(Base):
     lump_scope: Mapped[str | None] = mapped_column(String(16), nullable=True)
     ends_cover: Mapped[bool] = mapped_column(Boolean, default=False)
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # false once a correction superseded it
+    # live from / until these ledger events (SPEC §6: calculated and not returned or refused, approved, or paid)
+    live_from: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    live_until: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    generation: Mapped[int | None] = mapped_column(Integer, nullable=True)  # of the ledger head it was checked against
 
 
 class Adjustment(Base):
@@ -234,6 +241,60 @@ class Adjustment(Base):
     before_fen: Mapped[int] = mapped_column(BigInteger)
     after_fen: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))  # top_up | recovery
+    # open → paid (top-up) / recovered (recovery); a rejected correction's adjustments → void
+    state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    settled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    settled_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class LedgerHead(Base):
+    """One row per member and period: the row that deciding or calculating for them locks (PostgreSQL)."""
+
+    __tablename__ = "ledger_heads"
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerEvent(Base):
+    """The ledger's clock: every time result lines start or stop being live, one event."""
+
+    __tablename__ = "ledger_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(24))
+    subject: Mapped[str] = mapped_column(String(80))
+    user_name: Mapped[str] = mapped_column(String(64))
+
+
+class ExportRecord(Base):
+    """Every payout workbook, bank file and recovery list written: what, how many, how much, who, when."""
+
+    __tablename__ = "exports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # payouts | bank | recoveries
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    reexport: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ExportItem(Base):
+    """One claim (or adjustment) an export paid: which lines (their batch) and how much."""
+
+    __tablename__ = "export_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    claim_id: Mapped[str] = mapped_column(String(40), index=True)
+    lines_batch_id: Mapped[int] = mapped_column(Integer)  # the batch whose current lines were paid
+    adjustment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):
@@ -260,3 +321,37 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     appends: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SettlementRow(Base):
+    """A claim made from the medical-insurance settlement list (免申即享): its claim id is the ``setl_id``."""
+
+    __tablename__ = "settlements"
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"), primary_key=True)
+    psn_name: Mapped[str] = mapped_column(String(100), default="")
+    name_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    reversed_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
+    reversal: Mapped[str] = mapped_column(String(16), default="")  # "" | withdrawn | recovery
+
+
+class BankTransfer(Base):
+    """One line of a bank file as sent, and what the bank answered: sent → succeeded | failed."""
+
+    __tablename__ = "bank_transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    file_no: Mapped[int] = mapped_column(Integer)  # the batch's 1st, 2nd … bank file
+    template: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    account: Mapped[str] = mapped_column(String(40))
+    bank_name: Mapped[str] = mapped_column(String(200), default="")
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    claim_ids: Mapped[str] = mapped_column(Text)  # JSON list
+    status: Mapped[str] = mapped_column(String(16))  # sent | succeeded | failed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    exported_by: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(DateTime)
+    reconciled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,4 +1,4 @@
-"""Batches: calculate a period's received claims against the ledger of settled claims, and store
+"""Batches: calculate a period's received claims after every live line of earlier claims, and store
 everything needed to re-run the calculation — policy text and hash, engine version, inputs, ledger before."""
 
 from __future__ import annotations
@@ -7,22 +7,22 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from claims import ENGINE_VERSION
 from claims.engine import Claim, Enrollment, Ledger, Member
 from claims.engine.explain import explanation_text_json
-from claims.engine.ledger import Count
 from claims.engine.periods import period_end, period_of, period_start
 from claims.intake.checks import enrollment_problems
-from claims.money import from_fen, to_fen
+from claims.money import to_fen
 from claims.policy import LoadedPolicy, parse_policy
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
 from claims.store.records import claim_of, enrollment_of, member_of
 from claims.store.snapshot import inputs_json
 from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
+from claims.workflow.ledger import live_ledger, lock, new_event, stamp_generation
 from claims.workflow.policy_versions import check_named_file, in_force
 from claims.workflow.users import require
 
@@ -30,42 +30,8 @@ SETTLED = ("approved", "paid")
 
 
 def settled_ledger(session: Session, exclude: Iterable[str] = ()) -> Ledger:
-    """The ledger as settled claims left it: invoice numbers of every claim ever calculated (whatever its
-    outcome), and the counts of the current lines of approved and paid claims.
-
-    ``exclude``: claims about to be re-evaluated (a correction, a what-if). Their counts are left out, and
-    so is an invoice whose first holder is one of them: re-evaluated, that claim takes it again, and a
-    claim refused later as its duplicate does not turn the original into the duplicate."""
-    excluded = set(exclude)
-    ledger = Ledger()
-    first_batch = (select(ResultLineRow.claim_id, func.min(ResultLineRow.batch_id).label("first"))
-                   .group_by(ResultLineRow.claim_id).subquery())
-    evaluated = session.execute(
-        select(ClaimRow.claim_id, ClaimRow.invoice_no, first_batch.c.first, ClaimRow.discharge_date)
-        .join(first_batch, first_batch.c.claim_id == ClaimRow.claim_id).where(ClaimRow.invoice_no != ""))
-    holders: dict[str, str] = {}
-    for claim_id, invoice, _, _ in sorted(evaluated, key=lambda r: (r[2], r[3], r[0])):
-        holders.setdefault(invoice, claim_id)
-    for invoice, claim_id in holders.items():
-        if claim_id not in excluded:
-            ledger.register_invoice(invoice, claim_id)
-    lines = session.execute(
-        select(ResultLineRow.claim_id, ResultLineRow.member_id, ResultLineRow.period, ResultLineRow.item,
-               ResultLineRow.benefit, ResultLineRow.amount_fen, ResultLineRow.base_fen, ResultLineRow.days,
-               ResultLineRow.lump_scope, ResultLineRow.ends_cover)
-        .join(ClaimRow, ClaimRow.claim_id == ResultLineRow.claim_id)
-        .where(ResultLineRow.current.is_(True), ResultLineRow.counted.is_(True), ClaimRow.state.in_(SETTLED))
-        .order_by(ResultLineRow.id))
-    for line in lines:
-        if line.claim_id not in excluded:
-            ledger.record(count_of(line))
-    return ledger
-
-
-def count_of(line) -> Count:
-    return Count(line.member_id, line.period, line.item, line.benefit, from_fen(line.amount_fen),
-                 None if line.base_fen is None else from_fen(line.base_fen), line.days, line.lump_scope,
-                 line.ends_cover)
+    """The ledger of every *live* line (kept under its old name for callers): see ``ledger.live_ledger``."""
+    return live_ledger(session, exclude)
 
 
 @dataclass(frozen=True)
@@ -114,21 +80,33 @@ def create_batch(session: Session, loaded: LoadedPolicy | None, period: int, use
     if not rows:
         raise Refusal("BATCH_EMPTY", f"{period} 年度没有待计算（已受理）的申请")
     progress(f"读取 {len(rows)} 件申请及其会员、参保记录…")
+    lock(session, {(r.member_id, period_of(policy, r.discharge_date)) for r in rows})
+    rows = _still_received(session, rows)
     inputs = inputs_for(session, rows)
-    check_enrollments_against(policy, inputs)
-    before = settled_ledger(session)
+    before = live_ledger(session, members={r.member_id for r in rows})
     progress("计算中…" if workers == 1 else f"计算中（{workers} 个进程）…")
     versions = {r.claim_id: r.version for r in rows}
     lines = render_lines(policy, inputs, before, versions, workers)
     progress(f"写入 {len(lines)} 行结果…")
     batch = _store(session, "regular", loaded, period, user, name or f"{period} 年度第 {_next_number(session, period)} 批",
-                   inputs, before, lines, len(versions), version_id=version.id if version else None)
+                   inputs, before, lines, len(versions), version_id=version.id if version else None,
+                   event=new_event(session, "batch", "", user))
     _mark_calculated(session, [r.claim_id for r in rows], batch.id)
+    stamp_generation(session, [r.claim_id for r in rows])
     audit_log.append(session, user, "batch.create", "batch", batch.id,
                      {"period": period, "claims": len(rows), "lines": batch.line_count, "total_fen": batch.total_fen,
                       "policy_sha256": loaded.sha256, "policy_version": batch.policy_version_id,
                       "engine_version": ENGINE_VERSION, "record": record_of(batch, lines)})
     return batch
+
+
+def _still_received(session: Session, rows: list) -> list:
+    """Once the member-periods are locked: the rows read again, and refused whole if another batch took one."""
+    fresh = {r.claim_id: r for chunk in _chunks(sorted(r.claim_id for r in rows), 5000)
+             for r in session.execute(select(*ClaimRow.__table__.c).where(ClaimRow.claim_id.in_(chunk)))}
+    if any(fresh[r.claim_id].state != "received" for r in rows):
+        raise Refusal("BATCH_CONFLICT", "有申请在计算期间被另一个批次取走，本批次未保存，请重新创建")
+    return [fresh[r.claim_id] for r in rows]
 
 
 def record_of(batch: Batch, lines: list[dict]) -> dict:
@@ -182,7 +160,10 @@ def render_lines(policy, inputs: Inputs, before: Ledger, versions: dict[str, int
 
 
 def _store(session: Session, kind: str, loaded: LoadedPolicy, period: int, user: str, name: str, inputs: Inputs,
-           before: Ledger, lines: list[dict], claim_count: int, note: str = "", version_id: int | None = None) -> Batch:
+           before: Ledger, lines: list[dict], claim_count: int, note: str = "", version_id: int | None = None,
+           event: int | None = None, live: bool = True) -> Batch:
+    """Store a batch and its lines; ``event``: the ledger event of its calculation (its lines are live from
+    it unless ``live`` is false — a correction's lines wait for a reviewer)."""
     total_fen = sum(row["amount_fen"] for row in lines)
     batch = Batch(kind=kind, name=name, period=period, state="calculated", policy_name=loaded.name,
                   policy_text=loaded.text, policy_sha256=loaded.sha256, policy_version_id=version_id,
@@ -191,11 +172,14 @@ def _store(session: Session, kind: str, loaded: LoadedPolicy, period: int, user:
                                          ensure_ascii=False),
                   ledger_before_json=json.dumps(before.to_json(), ensure_ascii=False),
                   claim_count=claim_count, line_count=len(lines), total_fen=total_fen,
-                  created_by=user, created_at=audit_log.now(), note=note)
+                  created_by=user, created_at=audit_log.now(), note=note, ledger_event=event)
     session.add(batch)
     session.flush()
     for position, row in enumerate(lines):
         row["batch_id"], row["position"] = batch.id, position
+        row["live_from"], row["live_until"] = (event if live else None), None
+        if not live:
+            row["current"] = False
     insert_lines(session, lines)
     return batch
 
@@ -217,7 +201,7 @@ def line_row(batch_id: int, position: int, line, claim_version: int) -> dict:
         "explanation_json": explanation_text_json(line.explanation),
         "counted": count is not None, "base_fen": None if count is None or count.base is None else to_fen(count.base),
         "days": None if count is None else count.days, "lump_scope": None if count is None else count.lump_scope,
-        "ends_cover": bool(count and count.ends_cover), "current": True,
+        "ends_cover": bool(count and count.ends_cover), "current": True, "live_from": None, "live_until": None,
     }
 
 

@@ -9,12 +9,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from claims.store.models import Batch, ClaimRow, ImportRecord, ResultLineRow
 from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
+from claims.workflow.ledger import bump, end_lines, keys_of_claims, lock, new_event, stale_lines
 from claims.workflow.users import require
 
 DECISIONS = {"approve": "approved", "return": "returned", "refuse": "refused"}
 DECISION_NAMES = {"approve": "通过", "return": "退回", "refuse": "不予补助"}
 STATE_NAMES = {"received": "已受理", "calculated": "已计算", "approved": "已通过", "returned": "已退回",
-               "refused": "不予补助", "paid": "已支付"}
+               "refused": "不予补助", "paid": "已支付", "withdrawn": "已撤回（医保冲销）",
+               "reversed": "已冲销（待追回）"}
 
 
 def decide(session: Session, claim_id: str, decision: str, user: str, note: str = "",
@@ -37,6 +39,11 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
             raise Refusal("FOUR_EYES", f"{user} 导入了该申请或创建了批次 {batch.id}，不能审核通过（须由另一人审核）")
     if decision == "refuse" and not note.strip():
         raise Refusal("NOTE_REQUIRED", "不予补助须在备注中写明理由")
+    keys = keys_of_claims(session, [claim_id])
+    lock(session, keys)
+    if decision == "approve" and stale_lines(session, claim_id):
+        raise Refusal("LEDGER_STALE", f"申请 {claim_id} 计算时所依据的会员台账已经变动（有更早的申请被退回、不予补助或更正），"
+                                      "本次通过未生效；请退回该申请并重新提交、重新计算后再审核")
     claim.state = DECISIONS[decision]
     claim.decided_by, claim.decision_note = user, note
     try:
@@ -50,4 +57,10 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
                      {"state": claim.state, "batch_id": claim.batch_id, "version": claim.version,
                       "amount_fen": sum(line[3] for line in lines), "results_sha256": digests.results_sha(lines)},
                      note)
+    if decision in ("return", "refuse"):
+        from claims.workflow.reevaluate import after_lines_ended
+
+        end_lines(session, [claim_id], new_event(session, f"claim.{decision}", claim_id, user))
+        bump(session, keys)
+        after_lines_ended(session, claim, keys, user, DECISION_NAMES[decision])
     return claim

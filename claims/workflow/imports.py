@@ -27,6 +27,7 @@ from claims.problems import Problem, ProblemsFound
 from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
 from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
+from claims.workflow.ledger import end_lines, new_event
 from claims.workflow.policy_versions import check_named_file, loaded_of, version_in_force
 from claims.workflow.users import require
 
@@ -41,6 +42,7 @@ class ImportResult:
     added: int = 0
     unchanged: int = 0
     resubmitted: int = 0
+    contact_updated: int = 0  # members whose bank account, bank or phone changed (nothing else)
     problems: list[Problem] = field(default_factory=list)
     import_id: int | None = None
     table: ParsedTable | None = None
@@ -70,14 +72,20 @@ def import_file(session: Session, kind: str, path: str | Path, user: str,
     if isinstance(policy, LoadedPolicy):
         check_named_file(session, policy)
         policy = policy.policy
-    result = ImportResult(kind, str(path))
     try:
         raw = read_table(path)
     except ProblemsFound as found:
-        result.problems = found.problems
-        return result
-    result.notices = raw.notices
+        return ImportResult(kind, str(path), problems=found.problems)
     table = parse_table(raw, kind, today or date.today())
+    result = import_parsed(session, kind, path, table, user, policy)
+    result.notices = raw.notices
+    return result
+
+
+def import_parsed(session: Session, kind: str, path: str | Path, table: ParsedTable, user: str,
+                  policy: Policy | None = None, record_kind: str | None = None) -> ImportResult:
+    """Import rows already read and validated (``import_file``, or a settlement list through its mapping)."""
+    result = ImportResult(kind, str(path))
     result.table, result.rows = table, len(table.raw_rows)
     problems = list(table.problems)
     if not any(p.line == 1 for p in problems):  # one pass: row problems do not hide checks across rows
@@ -91,7 +99,7 @@ def import_file(session: Session, kind: str, path: str | Path, user: str,
     if not plan:
         return result  # every row already stored as it is: nothing to write, not even an import record
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    record = ImportRecord(kind=kind, file_name=Path(path).name, file_sha256=digest, rows=result.rows,
+    record = ImportRecord(kind=record_kind or kind, file_name=Path(path).name, file_sha256=digest, rows=result.rows,
                           added=result.added, unchanged=result.unchanged, resubmitted=result.resubmitted,
                           imported_by=user, imported_at=audit_log.now())
     session.add(record)
@@ -100,8 +108,9 @@ def import_file(session: Session, kind: str, path: str | Path, user: str,
     for action in plan:
         action(record.id)
     session.flush()
-    audit_log.append(session, user, f"import.{kind}", "import", record.id,
+    audit_log.append(session, user, f"import.{record_kind or kind}", "import", record.id,
                      {"file": record.file_name, "sha256": digest, "rows": result.rows, "added": result.added,
+                      "contact_updated": result.contact_updated,
                       "unchanged": result.unchanged, "resubmitted": result.resubmitted})
     return result
 
@@ -151,6 +160,9 @@ def _plan(session: Session, kind: str, table: ParsedTable, result: ImportResult,
         if kind == "claims" and state == "returned":
             actions.append(_resubmitter(session, existing, parsed, digest, user))
             result.resubmitted += 1
+        elif kind == "members" and _contact_change(existing, parsed.record):
+            actions.append(_contact_updater(session, existing, parsed.record, digest, user))
+            result.contact_updated += 1
         else:
             result.problems.append(_conflict(kind, table, parsed, existing))
     if new_rows:
@@ -225,7 +237,40 @@ def _resubmitter(session: Session, existing: ClaimRow, parsed: Parsed, digest: s
             setattr(existing, name, value)
         existing.state, existing.batch_id, existing.row_sha256, existing.import_id = "received", None, digest, import_id
         existing.decided_by, existing.decision_note = None, ""
+        # the returned version's lines are no longer current (nor live): the new version is calculated afresh
+        end_lines(session, [existing.claim_id], new_event(session, "claim.resubmit", existing.claim_id, user),
+                  superseded=True)
     return resubmit
+
+
+CONTACT = ("bank_name", "bank_account", "phone")
+
+
+def _contact_change(existing: MemberRow, record: Member) -> bool:
+    """Only the bank account, bank or phone differ: a correction the member asks for (a failed transfer's
+    account, a new phone), taken as an update; any other difference stays a conflict."""
+    stored = {k: str(v) for k, v in _member_columns(existing).items()}
+    new = {k: str(v) for k, v in member_record(record).items()}
+    changed = {k for k in new if stored[k] != new[k]}
+    return bool(changed) and changed <= set(CONTACT)
+
+
+def _contact_updater(session: Session, existing: MemberRow, record: Member, digest: str, user: str):
+    def update_contact(import_id: int) -> None:
+        before = {k: getattr(existing, k) for k in CONTACT}
+        for name in CONTACT:
+            setattr(existing, name, getattr(record, name))
+        existing.row_sha256, existing.import_id = digest, import_id
+        changed = {k: [_masked(k, before[k]), _masked(k, getattr(record, k))] for k in CONTACT
+                   if before[k] != getattr(record, k)}
+        audit_log.append(session, user, "member.update_contact", "member", existing.member_id, changed,
+                         "会员名单中的银行账号、开户行或手机号更新")
+    return update_contact
+
+
+def _masked(field: str, value: str) -> str:
+    text = str(value or "")
+    return text if field == "bank_name" or len(text) <= 4 else "*" * (len(text) - 4) + text[-4:]
 
 
 def _conflict(kind: str, table: ParsedTable, parsed: Parsed, existing) -> Problem:
@@ -260,6 +305,8 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
+
+    from exports.safety import atomic_output
 
     by_row: dict[int, list[str]] = {}
     bad_cells: dict[int, set[str]] = {}
@@ -308,7 +355,8 @@ def write_errors_workbook(result: ImportResult, out: str | Path) -> None:
                          + [cell("；".join(messages), "note")])
         else:
             sheet.append([cell(c) for c in padded])
-    book.save(out)
+    with atomic_output(out) as temporary:  # whole or not at all
+        book.save(temporary)
 
 
 def _letter(index: int) -> str:

@@ -1,13 +1,21 @@
 """The review workbook: one row per claim of a batch with its computed amounts (locked) and a decision
 column with a drop-down. Importing it back applies the decisions — and refuses a sheet whose computed
-cells were altered or that belongs to another batch, naming the cells."""
+cells were altered (money compared exactly, to the fen), that belongs to another batch, or whose claims
+have moved or changed since, naming the cells.
+
+Sizes: the sheet is written in openpyxl's write-only mode with one data validation for the whole
+decision column, and read back in read-only mode, so both grow linearly with the batch. What identifies
+the sheet (batch id, a fingerprint of every computed cell, and each claim's version, one row per claim)
+is on a very hidden, protected sheet in a workbook whose structure is locked; the fingerprint covers the
+versions, and the import checks every claim's version and batch against the database anyway."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,16 +25,20 @@ from sqlalchemy.orm import Session
 from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.policy.schema import EVENT_TYPE_NAMES
-from claims.store.models import ClaimRow, MemberRow
+from claims.store.models import ClaimRow, MemberRow, ResultLineRow
 from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import decide
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
+from exports.progress import Progress
+from exports.safety import atomic_output, page_setup, text_cell
 
 CHOICES = {"通过": "approve", "退回": "return", "不予补助": "refuse"}
 SHEET, META = "审核表", "批次信息"
 FIRST_ROW = 4  # rows 1–2: title and notes; row 3: header
+META_FIRST_CLAIM = 4  # hidden sheet: rows 1–3 batch id, fingerprint, format; then one row per claim
+FORMAT = "claims-review/2"
 
 
 @dataclass
@@ -40,23 +52,39 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
     batch = get_batch(session, batch_id)
     policy = policy_of(batch).policy
     items = [item.code for item in policy.items]
+    benefit_names = {b.code: b.name for item in policy.items for b in item.benefits}
+    item_names = {item.code: item.name for item in policy.items}
     lines_by_claim = defaultdict(list)
-    for line in batch_lines(session, batch_id):
+    claims = {c.claim_id: c for c in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch_id))}
+    # each claim's current lines: a claim recalculated after an earlier claim was returned shows its new figures
+    for line in session.scalars(select(ResultLineRow).where(
+            ResultLineRow.claim_id.in_(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)),
+            ResultLineRow.current.is_(True)).order_by(ResultLineRow.batch_id, ResultLineRow.position)):
         lines_by_claim[line.claim_id].append(line)
-    claims = {c.claim_id: c for c in session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(list(lines_by_claim))))}
-    members = {m.member_id: m for m in session.scalars(
-        select(MemberRow).where(MemberRow.member_id.in_({c.member_id for c in claims.values()})))}
+    if not claims and batch_lines(session, batch_id):
+        raise Refusal("REVIEW_NOT_REGULAR", f"批次 {batch_id} 是更正或重算批次，请用 claims correction approve/reject 复核")
+    member_ids = sorted({c.member_id for c in claims.values()})
+    members = {}
+    for start in range(0, len(member_ids), 5000):  # bounded IN lists (PostgreSQL and SQLite limits)
+        chunk = member_ids[start:start + 5000]
+        members.update({m.member_id: m for m in session.scalars(select(MemberRow).where(MemberRow.member_id.in_(chunk)))})
     header = ["申请编号", "会员编号", "姓名", "单位", "类别", "入院日期", "出院日期", "诊断编码"] + \
              [f"{item.name}（元）" for item in policy.items] + ["合计（元）", "原因"]
     rows = []
     for claim_id in sorted(lines_by_claim):
         claim, lines = claims[claim_id], lines_by_claim[claim_id]
+        if claim.state != "calculated" or claim.batch_id != batch_id:
+            continue  # already decided one at a time, or moved to another batch: nothing left to review here
         member = members[claim.member_id]
         per_item = {code: Decimal("0.00") for code in items}
         for line in lines:
             if line.item:
                 per_item[line.item] += from_fen(line.amount_fen)
-        reasons = "；".join(f"{line.benefit or '整件'}：{Reason(line.reason).text}" for line in lines if line.reason)
+        reasons = "；".join(
+            f"{benefit_names.get(line.benefit) or item_names.get(line.item) or '整件'}：{Reason(line.reason).text}"
+            for line in lines if line.reason)
+        if claim.state == "calculated" and claim.decision_note:
+            reasons = "；".join(part for part in (claim.decision_note, reasons) if part)
         cells = [claim_id, claim.member_id, member.name, member.unit, EVENT_TYPE_NAMES[claim.event_type],
                  claim.admission_date.isoformat(), claim.discharge_date.isoformat(), claim.diagnoses,
                  *(per_item[code] for code in items), sum(per_item.values(), Decimal("0.00")), reasons]
@@ -65,58 +93,78 @@ def _rows(session: Session, batch_id: int) -> tuple[list[str], list[ReviewRow]]:
 
 
 def _fingerprint(batch_id: int, header: list[str], rows: list[ReviewRow]) -> str:
-    data = [batch_id, header, [[str(c) for c in row.cells] for row in rows]]
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([batch_id, header], ensure_ascii=False).encode())
+    for row in rows:  # streamed: no one string of the whole batch
+        digest.update(json.dumps([row.version, [str(c) for c in row.cells]], ensure_ascii=False).encode())
+    return digest.hexdigest()
 
 
-def export_review(session: Session, batch_id: int, out: str | Path, user: str) -> int:
+def export_review(session: Session, batch_id: int, out: str | Path, user: str, progress: bool = True) -> int:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill, Protection
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     require(session, user, "read")
     batch = get_batch(session, batch_id)
     header, rows = _rows(session, batch_id)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET
-    sheet["A1"] = f"审核表 — 批次 {batch.id}（{batch.name}），共 {len(rows)} 件申请"
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A2"] = "请在“审核结论”列选择 通过 / 退回 / 不予补助，可在“备注”列填写说明；其他单元格已锁定，请勿修改。"
+    if not rows:
+        raise Refusal("NOTHING_TO_REVIEW", f"批次 {batch_id} 没有待审核（已计算）的申请，无需导出审核表")
+    book = Workbook(write_only=True)
+    money = NamedStyle("money", number_format="#,##0.00")
+    wrap = NamedStyle("wrap", alignment=Alignment(wrap_text=True, vertical="top"))
+    head = NamedStyle("head", font=Font(bold=True), fill=PatternFill("solid", fgColor="DDEBF7"),
+                      alignment=Alignment(wrap_text=True, vertical="center"))
+    title = NamedStyle("title14", font=Font(bold=True, size=14))
+    editable = NamedStyle("editable", fill=PatternFill("solid", fgColor="FFF2CC"), protection=Protection(locked=False))
+    for style in (money, wrap, head, title, editable):
+        book.add_named_style(style)
+    sheet = book.create_sheet(SHEET)
     full_header = header + ["审核结论", "备注"]
-    sheet.append(full_header)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    money_columns = range(9, 9 + len(header) - 10 + 1)
-    decision_col, note_col = len(header) + 1, len(header) + 2
-    choices = DataValidation(type="list", formula1='"通过,退回,不予补助"', allow_blank=False, showDropDown=False)
-    choices.error, choices.errorTitle = "请从下拉列表中选择：通过、退回、不予补助", "审核结论无效"
-    sheet.add_data_validation(choices)
-    for row in rows:
-        sheet.append(row.cells + [None, None])
-        r = sheet.max_row
-        for column in money_columns:
-            sheet.cell(r, column).number_format = "#,##0.00"
-        sheet.cell(r, len(header)).alignment = Alignment(wrap_text=True, vertical="top")
-        for column in (decision_col, note_col):
-            sheet.cell(r, column).protection = Protection(locked=False)
-            sheet.cell(r, column).fill = PatternFill("solid", fgColor="FFF2CC")
-        choices.add(sheet.cell(r, decision_col))
+    last_row = FIRST_ROW - 1 + len(rows)
     widths = [14, 12, 8, 22, 12, 12, 12, 16] + [16] * (len(header) - 10) + [14, 50, 12, 30]
     for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[sheet.cell(3, index).column_letter].width = width
-    sheet.freeze_panes = sheet.cell(FIRST_ROW, 3)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = f"C{FIRST_ROW}"
+    page_setup(sheet, 3)
     sheet.protection.sheet = True
     sheet.protection.autoFilter = False
-    sheet.auto_filter.ref = f"A3:{sheet.cell(3, len(full_header)).column_letter}{max(3, sheet.max_row)}"
+    sheet.protection.sort = True
+    decision_letter = get_column_letter(len(header) + 1)
+    choices = DataValidation(type="list", formula1='"通过,退回,不予补助"', allow_blank=False, showDropDown=False,
+                             sqref=f"{decision_letter}{FIRST_ROW}:{decision_letter}{max(FIRST_ROW, last_row)}")
+    choices.error, choices.errorTitle = "请从下拉列表中选择：通过、退回、不予补助", "审核结论无效"
+    sheet.data_validations.append(choices)  # one validation for the whole column: linear in the batch
+    sheet.auto_filter.ref = f"A3:{get_column_letter(len(full_header))}{max(3, last_row)}"
+    sheet.append([text_cell(sheet, f"审核表 — 批次 {batch.id}（{batch.name}），共 {len(rows)} 件申请", title)])
+    sheet.append([text_cell(sheet, "请在“审核结论”列选择 通过 / 退回 / 不予补助，可在“备注”列填写说明；"
+                                  "其他单元格已锁定，请勿修改。")])
+    sheet.append([text_cell(sheet, h, head) for h in full_header])
+    money_columns = set(range(8, len(header) - 1))
+    bar = Progress(len(rows), "写入审核表") if progress else None
+    for row in rows:
+        cells = [text_cell(sheet, value, money if index in money_columns else None)
+                 for index, value in enumerate(row.cells)]
+        cells[-1].style = "wrap"
+        cells += [text_cell(sheet, None, editable), text_cell(sheet, None, editable)]
+        sheet.append(cells)
+        if bar:
+            bar.step()
+    if bar:
+        bar.close()
     meta = book.create_sheet(META)
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
     meta.append(["batch_id", batch.id])
     meta.append(["fingerprint", _fingerprint(batch.id, header, rows)])
-    meta.append(["versions", json.dumps({row.claim_id: row.version for row in rows})])
-    meta.sheet_state = "hidden"
-    meta.protection.sheet = True
-    book.save(out)
+    meta.append(["format", FORMAT])
+    for row in rows:  # one row per claim: no cell grows with the batch (Excel keeps 32,767 characters a cell)
+        meta.append([text_cell(meta, row.claim_id), row.version])
+    from openpyxl.workbook.protection import WorkbookProtection
+
+    book.security = WorkbookProtection(lockStructure=True)  # no sheet can be unhidden, deleted or added
+    with atomic_output(out) as temporary:
+        book.save(temporary)
     record_access(session, user, (row.cells[1] for row in rows), "review.export", f"批次 {batch_id}")
     return len(rows)
 
@@ -125,57 +173,126 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str) -
 class ReviewImport:
     batch_id: int
     decided: dict[str, int]
+    recalculated: list[str] = field(default_factory=list)  # re-evaluated by a return/refusal of this sheet
 
 
 def import_review(session: Session, path: str | Path, user: str) -> ReviewImport:
     """Apply every decision of the sheet, or none: the sheet is refused whole on any problem."""
-    from openpyxl import load_workbook
-
     require(session, user, "decide")
-    book = load_workbook(path)
-    if SHEET not in book.sheetnames or META not in book.sheetnames:
-        raise Refusal("REVIEW_NOT_A_SHEET", f"{path} 不是本系统导出的审核表（缺少“{SHEET}”或“{META}”工作表）")
-    meta = {row[0]: row[1] for row in book[META].iter_rows(values_only=True)}
     try:
-        batch_id = int(meta.get("batch_id"))
-    except (TypeError, ValueError):
-        raise Refusal("REVIEW_NO_BATCH", f"{path}：审核表的批次信息缺失") from None
-    header, rows = _rows(session, batch_id)
-    if meta.get("fingerprint") != _fingerprint(batch_id, header, rows):
-        raise Refusal("REVIEW_OTHER_BATCH", f"{path}：审核表与批次 {batch_id} 当前的计算结果不符（不是该批次导出的表，"
-                                            "或批次已被更正），请重新导出")
-    sheet = book[SHEET]
-    problems, decisions = [], []
-    sheet_rows = list(sheet.iter_rows(min_row=FIRST_ROW, values_only=False))
+        return _import_review(session, path, user)
+    except Refusal:
+        raise
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError, AttributeError) as error:
+        raise Refusal("REVIEW_UNREADABLE", f"{path}：无法读取审核表（{type(error).__name__}），"
+                                           "文件可能已损坏或不是本系统导出的 XLSX；请重新导出") from None
+
+
+def _import_review(session: Session, path: str | Path, user: str) -> ReviewImport:
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
+        raise Refusal("REVIEW_UNREADABLE", f"{path}：不是可读取的 XLSX 文件（{type(error).__name__}），"
+                                           "请用本系统导出的审核表") from None
+    try:
+        if SHEET not in book.sheetnames or META not in book.sheetnames:
+            raise Refusal("REVIEW_NOT_A_SHEET", f"{path} 不是本系统导出的审核表（缺少“{SHEET}”或“{META}”工作表）")
+        meta_rows = list(book[META].iter_rows(values_only=True))
+        meta = {row[0]: row[1] for row in meta_rows[:META_FIRST_CLAIM - 1] if row and len(row) > 1}
+        try:
+            batch_id = int(meta.get("batch_id"))
+        except (TypeError, ValueError):
+            raise Refusal("REVIEW_NO_BATCH", f"{path}：“{META}”表 B1 的批次号缺失或无效") from None
+        versions: dict[str, int] = {}
+        for number, row in enumerate(meta_rows[META_FIRST_CLAIM - 1:], start=META_FIRST_CLAIM):
+            if not row or row[0] is None:
+                continue
+            try:
+                versions[str(row[0])] = int(row[1])
+            except (TypeError, ValueError, IndexError):
+                raise Refusal("REVIEW_NO_VERSIONS", f"{path}：“{META}”表第 {number} 行的申请版本无效，"
+                                                    "请重新导出审核表") from None
+        header, rows = _rows(session, batch_id)
+        if meta.get("format") != FORMAT:
+            raise Refusal("REVIEW_OLD_FORMAT", f"{path}：审核表格式不是本版本导出的（{meta.get('format') or '旧版'}），"
+                                               f"请重新导出批次 {batch_id} 的审核表")
+        if meta.get("fingerprint") != _fingerprint(batch_id, header, rows):
+            raise Refusal("REVIEW_OTHER_BATCH", f"{path}：审核表与批次 {batch_id} 当前的计算结果不符（不是该批次导出的表，"
+                                                "或批次已被更正），请重新导出")
+        missing = [row.claim_id for row in rows if row.claim_id not in versions]
+        if missing or len(versions) != len(rows):
+            raise Refusal("REVIEW_NO_VERSIONS", f"{path}：“{META}”表缺少 {len(missing) or abs(len(versions) - len(rows))} "
+                                                f"件申请的版本（如 {(missing or ['?'])[0]}），请重新导出审核表")
+        problems, decisions = [], []
+        width = len(header) + 2
+        sheet_rows = [tuple(r) + (None,) * (width - len(r)) for r in
+                      book[SHEET].iter_rows(min_row=FIRST_ROW, max_col=width, values_only=True)]
+        while sheet_rows and all(v is None or str(v).strip() == "" for v in sheet_rows[-1]):
+            sheet_rows.pop()
+    finally:
+        book.close()
     if len(sheet_rows) != len(rows):
         problems.append(f"表中有 {len(sheet_rows)} 行申请，批次 {batch_id} 有 {len(rows)} 件（行被增删）")
-    for expected, cells in zip(rows, sheet_rows, strict=False):
+    letters = [get_column_letter(i) for i in range(1, width + 1)]
+    for number, (expected, cells) in enumerate(zip(rows, sheet_rows, strict=False), start=FIRST_ROW):
         for column, value in enumerate(expected.cells):
-            cell = cells[column]
-            if not _same(cell.value, value):
-                problems.append(f"{cell.coordinate}（{header[column]}）被改动：表中为“{cell.value}”，系统中为“{value}”")
-        choice, note = cells[len(header)].value, cells[len(header) + 1].value
-        where = f"{cells[len(header)].coordinate}（申请 {expected.claim_id}）"
+            found = cells[column]
+            if not _same(found, value):
+                problems.append(f"{letters[column]}{number}（{header[column]}）被改动：表中为“{found}”，系统中为“{value}”")
+        choice, note = cells[len(header)], cells[len(header) + 1]
+        where = f"{letters[len(header)]}{number}（申请 {expected.claim_id}）"
         if choice is None or str(choice).strip() == "":
             problems.append(f"{where}：审核结论为空")
         elif str(choice).strip() not in CHOICES:
             problems.append(f"{where}：审核结论“{choice}”无效，应为 通过、退回 或 不予补助")
         else:
             decisions.append((expected, CHOICES[str(choice).strip()], str(note or "").strip()))
+        if len(problems) > 200:
+            problems.append("……问题过多，其余未列出")
+            break
     if problems:
         raise Refusal("REVIEW_REFUSED", f"{path} 未导入，共 {len(problems)} 处问题：\n  " + "\n  ".join(problems))
-    versions = json.loads(meta.get("versions") or "{}")
+    moved = _moved_claims(session, batch_id, versions)
+    if moved:
+        raise Refusal("REVIEW_STALE", f"{path} 未导入：{len(moved)} 件申请在审核表导出后已变动（" + "；".join(moved[:20])
+                      + "），请重新导出批次的审核表")
     counts: dict[str, int] = defaultdict(int)
+    before = {row.claim_id: row.version for row in rows}
+    recalculated = []
     for row, decision, note in decisions:
+        now = session.get(ClaimRow, row.claim_id)
+        if now.version != before[row.claim_id] and before[row.claim_id] == versions.get(row.claim_id):
+            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
+            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
+            recalculated.append(row.claim_id)
+            continue
         decide(session, row.claim_id, decision, user, note, expected_version=versions.get(row.claim_id))
         counts[decision] += 1
-    return ReviewImport(batch_id, dict(counts))
+    return ReviewImport(batch_id, dict(counts), recalculated)
+
+
+def _moved_claims(session: Session, batch_id: int, versions: dict[str, int]) -> list[str]:
+    """Claims no longer in this batch, or of another version than the sheet's."""
+    moved, ids = [], list(versions)
+    for start in range(0, len(ids), 5000):
+        for claim in session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(ids[start:start + 5000]))):
+            if claim.batch_id != batch_id:
+                moved.append(f"申请 {claim.claim_id} 现属批次 {claim.batch_id}")
+            elif claim.version != versions[claim.claim_id]:
+                moved.append(f"申请 {claim.claim_id} 版本 {versions[claim.claim_id]} → {claim.version}")
+    return moved
 
 
 def _same(found, expected) -> bool:
-    if isinstance(expected, Decimal):
+    if isinstance(expected, Decimal):  # exactly, to the fen: 1234.504 is not 1234.50
+        if isinstance(found, bool) or found is None:
+            return False
         try:
-            return found is not None and Decimal(str(found)).quantize(Decimal("0.01")) == expected
+            return Decimal(str(found).strip()) == expected
         except ArithmeticError:
             return False
     return str(found if found is not None else "") == str(expected)

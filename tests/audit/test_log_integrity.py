@@ -215,20 +215,14 @@ def _legacy_log(url: str, entries: int, break_at: int | None = None) -> None:
 
 
 def test_an_existing_unkeyed_log_is_checked_and_migrated(db_url, tmp_path):
-    from sqlalchemy import create_engine
 
     url = db_url.replace("claims.db", "legacy.db") if db_url.startswith("sqlite") else db_url
-    if not db_url.startswith("sqlite"):  # the fixture migrated it already: start again from revision 0001
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("drop table audit_head"))
-            connection.execute(text("alter table audit_log drop column key_id"))
-            for table in ("access_log", "login_sessions"):  # and the logins' tables and columns (0004)
-                connection.execute(text(f"drop table {table}"))
-            for column in ("password_hash", "disabled", "failed_logins", "locked_until", "last_login_at"):
-                connection.execute(text(f"alter table users drop column {column}"))
-            connection.execute(text("update alembic_version set version_num = '0003'"))  # 0006 follows 0003
-        engine.dispose()
+    if not db_url.startswith("sqlite"):  # the fixture migrated it already: go back to revision 0001
+        from alembic import command
+
+        from claims.store.database import _alembic_config
+
+        command.downgrade(_alembic_config(url), "0001")
     _legacy_log(url, 5)
     done = _cli(url, "db", "init")
     assert done.returncode == 0, done.stderr

@@ -62,7 +62,13 @@ def test_json_carries_explanations_and_xlsx_reads_back(tmp_path):
     assert [c.value for c in sheet[1]][:6] == ["申请编号", "会员编号", "互助期", "保障项目", "保障责任", "补助金额（元）"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     expected = list(csv.DictReader(io.StringIO((folder / "expected.csv").read_text(encoding="utf-8"))))
-    assert [(r[0], r[4], f"{r[5]:.2f}") for r in rows] == [(e["claim_id"], e["benefit"], e["amount"]) for e in expected]
+    from claims.policy import read_policy
+
+    names = {b.code: b.name for i in read_policy(POLICIES / "hangzhou.yaml").policy.items for b in i.benefits}
+    # what people read: the policy's Chinese names, never the codes
+    assert [(r[0], r[4], f"{r[5]:.2f}") for r in rows] == [(e["claim_id"], names[e["benefit"]], e["amount"])
+                                                         for e in expected]
+    assert not any(c.isascii() and c.isalpha() for r in rows for c in (r[3] or "") + (r[4] or ""))
     assert sheet["F2"].number_format == "#,##0.00"
 
 

@@ -81,11 +81,28 @@ def test_walkthrough_from_an_empty_folder(tmp_path):
     explained = run(tmp_path, "explain", "2025-0007", user="赵审计").stdout
     assert "30,200.00 元" in explained and "已达到本期最高补助限额" in explained
 
+    bank = tmp_path / "bank.csv"
+    run(tmp_path, "export", "bank", batch_id, "-o", bank, user="张会计")
+    again = run(tmp_path, "export", "bank", batch_id, "-o", tmp_path / "bank2.csv", user="张会计")
+    assert "0 笔，控制总额 0.00 元" in again.stdout  # nothing is paid twice (only the claim lacking an account)
+    run(tmp_path, "batch", "mark-paid", batch_id, user="张会计")
+    listed = run(tmp_path, "exports", "--batch", batch_id, user="赵审计").stdout
+    assert listed.count("银行文件") == 2 and "bank.csv" in listed
+
     corrected = run(tmp_path, "claim", "correct", "2025-0003", "--set", "self_pay_in_scope=7000.00",
                     "--set", "total_cost=53500.00", "--reason", "医院退回多收费用", user="小王")
     # 2025-0003: 9,000 → 7,000 in scope: (7,000 − 1,000) × 50% = 3,000, was 4,000 → recover 1,000
     assert "2025-0003" in corrected.stdout and "-1,000.00  追回" in corrected.stdout
-    assert "追回 1,000.00 元" in corrected.stdout
+    assert "追回 1,000.00 元" in corrected.stdout and "待复核" in corrected.stdout
+    mine = run(tmp_path, "correction", "approve", "2", user="小王", ok=False)
+    assert mine.returncode == 1
+    run(tmp_path, "correction", "approve", "2", user="李审核")
+    recoveries = tmp_path / "追回清单.xlsx"
+    assert "1 笔，合计 1,000.00 元" in run(tmp_path, "export", "recoveries", "2", "-o", recoveries, user="张会计").stdout
+    listed = list(load_workbook(recoveries).active.iter_rows(values_only=True))
+    assert listed[1][2] == "2025-0003" and listed[-1][-1] == 1000
+    run(tmp_path, "correction", "recovered", str(listed[1][0]), "--note", "工资代扣", user="张会计")
+    assert "通过" in run(tmp_path, "audit", "ledger", user="赵审计").stdout
 
     decided = run(tmp_path, "claim", "decide", "2025-0001", "--refuse", "--note", "重复", user="李审核", ok=False)
     assert decided.returncode == 1 and "只有“已计算”的申请可以审核" in decided.stderr

@@ -29,6 +29,9 @@ def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
     assert len(reader.pages) >= 38
     assert "人民币大写" in reader.pages[0].extract_text()
     assert "输出文件" in done.stdout
+    audited = subprocess.run([sys.executable, "-m", "claims.cli", "--db", f"sqlite:///{out / 'claims.db'}",
+                              "--user", "审计员赵工", "audit", "ledger"], capture_output=True, text=True)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
     assert "审核员批准" in done.stdout and "用已批准的策略版本 1 计算批次 1" in done.stdout
 
 

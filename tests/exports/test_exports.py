@@ -65,9 +65,10 @@ def test_a_claim_without_an_account_is_listed_apart_not_dropped(store, paid_batc
     out, bank = tmp_path / "payouts.xlsx", tmp_path / "bank.csv"
     with store.session() as s:
         export_payouts(s, paid_batch, out, FINANCE, False, quiet)
-        written = export_bank(s, paid_batch, bank, FINANCE, quiet)
-    assert (written.count, written.total) == (0, 0)
-    assert [c.claim.claim_id for c in written.left_out] == ["A1", "A2", "A3"]
+        with pytest.raises(Refusal) as refused:  # nothing the bank could pay: refused, naming why
+            export_bank(s, paid_batch, bank, FINANCE, quiet)
+    assert refused.value.code == "NOTHING_TO_PAY" and "3 件缺银行账号（如 A1）" in refused.value.message
+    assert not bank.exists()
     missing = list(load_workbook(out)["待补银行账号"].iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in missing[:-1]] == ["A1", "A2", "A3"] and missing[0][10] == "（无银行账号）"
 
@@ -78,10 +79,10 @@ def test_bank_file_control_total(store, paid_batch, tmp_path):
     with store.session() as s:
         export_bank(s, paid_batch, bank, FINANCE, said.append)
     rows = list(csv.reader(bank.open(encoding="utf-8-sig")))
-    assert rows[0] == ["收款账号", "收款户名", "金额", "附言"]
+    assert rows[0] == ["收款账号", "收款户名", "金额", "附言", "开户行"]
     assert rows[1][:3] == ["6222638439044354", "王丽", "62100.00"]  # one member: one transfer
     assert "A1、A2、A3" in rows[1][3] and "A4" not in rows[1][3]
-    assert said[0].endswith("1 笔，控制总额 62,100.00 元")
+    assert said[0].endswith("1 笔，控制总额 62,100.00 元") and rows[1][4] == "中国工商银行杭州分行"
 
 
 def test_letters_carry_names_amounts_uppercase_and_an_embedded_cjk_font(store, paid_batch, tmp_path):
@@ -119,6 +120,7 @@ def test_a_letter_page_renders(store, paid_batch, tmp_path):
 def test_without_a_cjk_font_letters_fall_back_with_a_warning(store, paid_batch, tmp_path, monkeypatch):
     monkeypatch.setattr(fonts, "CANDIDATES", ())
     monkeypatch.setattr(fonts, "_fontconfig_candidates", lambda: [])
+    monkeypatch.setattr(fonts, "_bundled", lambda: [])  # as if the font wheel were missing
     monkeypatch.delenv("CLAIMS_FONT", raising=False)
     fonts.reset_font_choice()
     said = []
@@ -161,7 +163,12 @@ def test_mark_paid(store, tmp_path):
     with store.session() as s, pytest.raises(Refusal):
         mark_paid(s, batch_id, REVIEWER)
     with store.session() as s:
-        assert mark_paid(s, batch_id, FINANCE) == (3, Decimal("18100.00"))  # A1 4,000 + A2 14,100 + A4 0
+        # A3 returned before A4 was decided: A4 (0 after A3 had spent the cap) is recalculated in place
+        a4 = sum(line.amount_fen for line in s.scalars(select(ResultLineRow).where(
+            ResultLineRow.claim_id == "A4", ResultLineRow.current.is_(True))))
+        assert a4 > 0
+    with store.session() as s:  # A1 4,000 + A2 14,100 + A4 as recalculated
+        assert mark_paid(s, batch_id, FINANCE) == (3, Decimal("18100.00") + Decimal(a4) / 100)
     with store.session() as s:
         assert {c.claim_id: c.state for c in s.query(ClaimRow)} == {
             "A1": "paid", "A2": "paid", "A3": "returned", "A4": "paid"}

@@ -107,10 +107,11 @@ def test_review_round_trip_applies_every_decision(store, tmp_path):
     book.save(sheet_path)
     with store.session() as s:
         done = import_review(s, sheet_path, REVIEWER)
-    assert done.decided == {"approve": 2, "return": 1, "refuse": 1}
+    # returning A3 gives its cap back: A4 (after it, nothing left) is recalculated and waits for a new sheet
+    assert done.decided == {"approve": 2, "return": 1} and done.recalculated == ["A4"]
     with store.session() as s:
         assert {c.claim_id: c.state for c in s.query(ClaimRow)} == {
-            "A1": "approved", "A2": "approved", "A3": "returned", "A4": "refused"}
+            "A1": "approved", "A2": "approved", "A3": "returned", "A4": "calculated"}
 
 
 def _exported(store, tmp_path, name="review.xlsx"):
@@ -261,7 +262,7 @@ def test_batch_with_workers_stores_the_same_lines(store, tmp_path):
     with store.session() as s:
         one = create_batch(s, loaded, 2025, CLERK).id
     with store.session() as s:  # put the claims back and calculate them again with two workers
-        s.execute(ResultLineRow.__table__.update().values(current=False))
+        s.execute(ResultLineRow.__table__.update().values(current=False, live_until=0))
         s.execute(ClaimRow.__table__.update().where(ClaimRow.batch_id == one).values(state="received", batch_id=None))
     with store.session() as s:
         two = create_batch(s, loaded, 2025, CLERK, workers=2).id

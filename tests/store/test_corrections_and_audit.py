@@ -14,10 +14,21 @@ from claims.problems import ProblemsFound
 from claims.store.models import Adjustment, AuditEntry, Batch, ClaimRow, ClaimVersion, ResultLineRow
 from claims.workflow.audit_log import verify
 from claims.workflow.batches import settled_ledger
-from claims.workflow.corrections import correct
+from claims.workflow.corrections import approve_correction, correct
 from claims.workflow.errors import Refusal
 from tests.conftest import cli_login
-from tests.store.helpers import CLERK, SCENARIOS, add_users, batch_and_approve, count, import_folder
+from claims.workflow.ledger import check_ledger
+from claims.workflow.payouts import mark_paid
+from tests.store.helpers import (
+    CLERK,
+    FINANCE,
+    REVIEWER,
+    SCENARIOS,
+    add_users,
+    batch_and_approve,
+    count,
+    import_folder,
+)
 
 FOLDER = SCENARIOS / "hz_bands_caps_stacking"
 
@@ -25,7 +36,9 @@ FOLDER = SCENARIOS / "hz_bands_caps_stacking"
 def test_correction_re_evaluates_later_claims_and_lists_top_ups_and_recoveries(store):
     add_users(store)
     import_folder(store, FOLDER, "hangzhou")
-    batch_and_approve(store, "hangzhou")
+    first = batch_and_approve(store, "hangzhou")
+    with store.session() as s:
+        mark_paid(s, first, FINANCE)  # the money is out: differences are top-ups and recoveries
     # A1's in-scope self-pay was 8,000 and is corrected to 4,000 (total 24,000 + 4,000 + 88 = 28,088).
     #   A1: S(4,000) = 3,000 × 50% = 1,500                      (was 3,500: recover 2,000)
     #   A2: S(29,000) − S(4,000) = 14,800 − 1,500 = 13,300     (was 13,700: recover 400)
@@ -39,8 +52,18 @@ def test_correction_re_evaluates_later_claims_and_lists_top_ups_and_recoveries(s
     assert adjustments == [("A1", "medical_subsidy", 350000, 150000, "recovery"),
                            ("A2", "medical_subsidy", 1370000, 1330000, "recovery"),
                            ("A3", "medical_subsidy", 1300000, 1540000, "top_up")]
+    with store.session() as s:  # nothing takes effect before a reviewer (not the corrector) approves it
+        assert s.get(ClaimRow, "A1").self_pay_in_scope_fen == 800000
+        assert settled_ledger(s).member_period("HZ001", 2025).item_paid["medical"] == 30200
+        assert s.get(Batch, batch_id).state == "pending"
+    with store.session() as s, pytest.raises(Refusal) as refused:
+        approve_correction(s, batch_id, CLERK)
+    assert refused.value.code in ("MAKER_CHECKER", "ROLE_REFUSED")
+    with store.session() as s:
+        approve_correction(s, batch_id, REVIEWER)
     with store.session() as s:
         assert s.get(Batch, batch_id).kind == "correction"
+        assert check_ledger(s) == []
         old = s.scalars(select(ResultLineRow).where(ResultLineRow.claim_id == "A1", ResultLineRow.current.is_(False),
                                                     ResultLineRow.benefit == "medical_subsidy")).one()
         assert old.amount_fen == 350000  # the paid line is kept as it was

@@ -287,7 +287,7 @@ def test_an_item_the_batch_policy_does_not_have_is_refused(store, tmp_path):
     with store.session() as s, pytest.raises(Refusal) as refused:
         create_batch(s, policy("hangzhou"), 2025, CLERK)
     assert "项目代码“allowance”" in refused.value.message and "INPUT_UNKNOWN_ITEM" in refused.value.message
-    assert "女职工特殊疾病补助" not in refused.value.message  # one share of women is what Hangzhou allows
+    assert "“女职工特殊疾病补助”的参保" not in refused.value.message  # one share of women is what Hangzhou allows
 
 
 def test_enrollments_without_a_file_are_checked_against_the_version_of_their_period(store, tmp_path):

@@ -1,13 +1,13 @@
 """users log in: password hashes, lockout, login sessions, personal-data access log
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
