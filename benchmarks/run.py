@@ -138,7 +138,9 @@ def bench_pipeline(size: int, work: Path, results: dict) -> Path:
     timings["batch_create_s"], timings["batch_peak_rss_mib"] = run(
         [*CLI, "batch", "create", "--policy", POLICY, "--period", "2025"], env, "batch create")
     review = db.parent / "review.xlsx"
-    run([*CLI, "users", "add", "reviewer", "--role", "reviewer"], env)
+    _typed([*CLI, "--user", "admin", "users", "add", "reviewer", "--role", "reviewer", "--password-stdin"], env,
+           BENCH_PASSWORD * 2)
+    _typed([*CLI, "login", "reviewer", "--password-stdin"], env, BENCH_PASSWORD)
     timings["review_export_s"], timings["review_export_peak_rss_mib"] = run(
         [*CLI, "--user", "reviewer", "review", "export", "1", "-o", review], env, "review export")
     timings["review_file_mib"] = review.stat().st_size / 2 ** 20

@@ -10,6 +10,8 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.conftest import cli_login
+
 
 def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
     out = tmp_path / "demo"
@@ -29,6 +31,10 @@ def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
     assert len(reader.pages) >= 38
     assert "人民币大写" in reader.pages[0].extract_text()
     assert "输出文件" in done.stdout
+    import re
+
+    password = re.search(r"^  审计员赵工  (demo-\S+)$", done.stdout, re.M).group(1)
+    cli_login(f"sqlite:///{out / 'claims.db'}", "审计员赵工", password)  # with the password the demo printed
     audited = subprocess.run([sys.executable, "-m", "claims.cli", "--db", f"sqlite:///{out / 'claims.db'}",
                               "--user", "审计员赵工", "audit", "ledger"], capture_output=True, text=True)
     assert audited.returncode == 0, audited.stdout + audited.stderr

@@ -16,9 +16,9 @@ from claims.workflow.audit_log import verify
 from claims.workflow.batches import settled_ledger
 from claims.workflow.corrections import approve_correction, correct
 from claims.workflow.errors import Refusal
-from tests.conftest import cli_login
 from claims.workflow.ledger import check_ledger
 from claims.workflow.payouts import mark_paid
+from tests.conftest import cli_login
 from tests.store.helpers import (
     CLERK,
     FINANCE,
