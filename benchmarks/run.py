@@ -108,11 +108,25 @@ def _pipeline_db(work: Path, name: str) -> tuple[dict, Path]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     db = folder / "claims.db"
-    env = {"CLAIMS_DB": f"sqlite:///{db}", "CLAIMS_USER": "clerk"}
+    # its own token file: the benchmark's logins never touch the developer's ~/.claims
+    env = {"CLAIMS_DB": f"sqlite:///{db}", "CLAIMS_USER": "clerk", "CLAIMS_TOKEN_FILE": str(folder / "logins.json")}
     run([*CLI, "db", "init"], env)
-    run([*CLI, "users", "add", "clerk", "--role", "clerk"], env)
-    run([*CLI, "users", "add", "finance", "--role", "finance"], env)
+    _typed([*CLI, "--user", "", "users", "add", "admin", "--role", "admin", "--password-stdin"], env, BENCH_PASSWORD * 2)
+    _typed([*CLI, "login", "admin", "--password-stdin"], env, BENCH_PASSWORD)
+    for user in ("clerk", "finance"):
+        _typed([*CLI, "--user", "admin", "users", "add", user, "--role", user, "--password-stdin"], env,
+               BENCH_PASSWORD * 2)
+        _typed([*CLI, "login", user, "--password-stdin"], env, BENCH_PASSWORD)
     return env, db
+
+
+BENCH_PASSWORD = "benchmark-password\n"
+
+
+def _typed(command: list, env: dict, typed: str) -> None:
+    """A set-up command that reads a password from standard input, as a person would type it."""
+    subprocess.run([str(c) for c in command], env={**os.environ, **env}, input=typed, text=True, check=True,
+                   capture_output=True)
 
 
 def bench_pipeline(size: int, work: Path, results: dict) -> Path:
@@ -124,7 +138,9 @@ def bench_pipeline(size: int, work: Path, results: dict) -> Path:
     timings["batch_create_s"], timings["batch_peak_rss_mib"] = run(
         [*CLI, "batch", "create", "--policy", POLICY, "--period", "2025"], env, "batch create")
     review = db.parent / "review.xlsx"
-    run([*CLI, "users", "add", "reviewer", "--role", "reviewer"], env)
+    _typed([*CLI, "--user", "admin", "users", "add", "reviewer", "--role", "reviewer", "--password-stdin"], env,
+           BENCH_PASSWORD * 2)
+    _typed([*CLI, "login", "reviewer", "--password-stdin"], env, BENCH_PASSWORD)
     timings["review_export_s"], timings["review_export_peak_rss_mib"] = run(
         [*CLI, "--user", "reviewer", "review", "export", "1", "-o", review], env, "review export")
     timings["review_file_mib"] = review.stat().st_size / 2 ** 20

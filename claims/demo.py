@@ -1,12 +1,16 @@
 """``claims demo``: the whole service-center flow on examples/ into one folder, then where each file is.
 
-It goes the way a service center would: a fresh database, four users, the clerk publishing the policy
-and the reviewer approving it, the three files imported and a batch calculated without naming a file, the review workbook exported, filled in and imported back (approve, or refuse a claim refused as
+It goes the way a service center would: a fresh database, an administrator who adds four users (each
+with a fresh random password, printed at the end for trying ``claims login`` and ``claims serve``), each
+user logging in before acting, the clerk publishing the policy and the reviewer approving it, the three
+files imported and a batch calculated without naming a file, the review workbook exported, filled in and
+imported back (approve, or refuse a claim refused as
 a whole, with its reason as the note), then the payout workbook, the bank file and the letters.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from openpyxl import load_workbook
 
 from claims.audit.keys import ensure_keys, key_dir
 from claims.store.database import Store, init_database
+from claims.workflow.auth import login
 from claims.workflow.batches import batch_lines, create_batch
 from claims.workflow.imports import import_file
 from claims.workflow.policy_versions import approve, publish
@@ -22,7 +27,7 @@ from claims.workflow.users import add_user
 from exports.commands import export_bank, export_letters, export_payouts
 
 PROJECT = Path(__file__).resolve().parent.parent
-CLERK, REVIEWER, FINANCE = "经办员小王", "审核员李敏", "财务张会计"
+ADMIN, CLERK, REVIEWER, FINANCE, AUDITOR = "管理员老陈", "经办员小王", "审核员李敏", "财务张会计", "审计员赵工"
 WHOLE_CLAIM_REFUSALS = {"LATE_SUBMISSION": "超过申请截止日期", "DUPLICATE_INVOICE": "发票已报销过"}
 
 
@@ -41,12 +46,16 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
     policy_file = PROJECT / "policies" / "hangzhou.yaml"
     files: list[tuple[str, Path]] = [("数据库（SQLite）", database)]
     try:
+        passwords = {name: "demo-" + secrets.token_urlsafe(9) for name in (ADMIN, CLERK, REVIEWER, FINANCE, AUDITOR)}
         with store.session() as s:
-            add_user(s, None, CLERK, "clerk")
-            add_user(s, CLERK, REVIEWER, "reviewer")
-            add_user(s, CLERK, FINANCE, "finance")
-            add_user(s, CLERK, "审计员赵工", "auditor")
-        say(f"1. 新建数据库 {database}，添加经办员、审核员、财务、审计四个用户")
+            add_user(s, None, ADMIN, "admin", passwords[ADMIN])  # a new database: the first user needs no login
+        _log_in(store, ADMIN, passwords[ADMIN])
+        with store.session() as s:
+            for name, role in ((CLERK, "clerk"), (REVIEWER, "reviewer"), (FINANCE, "finance"), (AUDITOR, "auditor")):
+                add_user(s, ADMIN, name, role, passwords[name])
+        for name in (CLERK, REVIEWER, FINANCE):
+            _log_in(store, name, passwords[name])
+        say(f"1. 新建数据库 {database}；管理员添加经办员、审核员、财务、审计四个用户，各自用密码登录后办理")
         with store.session() as s:
             version = publish(s, policy_file, CLERK, "示例：2025 年度策略").id
         with store.session() as s:
@@ -86,8 +95,22 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
     say("输出文件：")
     for label, path in files:
         say(f"  {label}：{path}")
-    say(f"接着可以试：claims --db {url} --user 审计员赵工 explain 2025-0007")
+    say("演示用户和密码（每次运行随机生成，只用于试用）：")
+    for name, password in passwords.items():
+        say(f"  {name}  {password}")
+    say("接着可以试：")
+    say(f"  claims --db {url} login {AUDITOR}      （输入上面的密码）")
+    say(f"  claims --db {url} explain 2025-0007")
+    say(f"  claims --db {url} serve                 （浏览器打开 http://127.0.0.1:8000/ 登录）")
     return files
+
+
+def _log_in(store: Store, name: str, password: str) -> None:
+    """The demo's users prove who they are at the same door a person uses."""
+    with store.session() as s:
+        outcome = login(s, name, password, "cli")
+    if not outcome.ok:
+        raise RuntimeError(outcome.refusal.message)
 
 
 def _fill_review(path: Path, refusals: dict[str, str]) -> None:

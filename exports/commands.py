@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from claims.workflow import audit_log
+from claims.workflow.access import record_access
 from claims.workflow.errors import Refusal
 from claims.workflow.payouts import Balances, PayoutClaim, payout_data, record_export, reexport_path
 from exports.fonts import choose_font
@@ -46,6 +47,7 @@ def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_uni
     say(f"{'【重新导出，勿重复支付】' if reexport else ''}发放表已写入 {out}：{figures['claims']} 件申请，"
         f"{figures['members']} 人，合计 {figures['total']:,.2f} 元")
     say(f"  导出记录 {record.id}：文件 sha256 {record.file_sha256}")
+    record_access(session, user, (c.member.member_id for c in data.claims), "export.payouts", f"批次 {batch_id}，{out.name}")
     if figures["without_account"]:
         say(f"其中 {figures['without_account']} 件（{figures['without_account_total']:,.2f} 元）缺银行账号，"
             "列在“待补银行账号”表中，未列入银行文件")
@@ -76,6 +78,8 @@ def export_bank(session: Session, batch_id: int, out: Path, user: str, say: Say,
                       "encoding": encoding or "", "rows": rows, "total": str(total), "export_id": record.id,
                       "left_out": [c.claim.claim_id for c in selection.without_account],
                       "awaiting_correction": [c.claim.claim_id for c, _ in selection.awaiting_correction]})
+    record_access(session, user, (t.member.member_id for t in selection.transfers), "export.bank",
+                  f"批次 {batch_id}，{out.name}")
     where = str(out) if len(files) == 1 else f"{len(files)} 个文件（{'、'.join(f.name for f in files)}）"
     say(f"{'【重新导出，勿重复支付】' if reexport else ''}银行文件（{chosen.name}，第 {file_no} 号）已写入 {where}："
         f"{rows} 笔，控制总额 {total:,.2f} 元")
@@ -142,6 +146,7 @@ def export_letters(session: Session, batch_id: int, out: Path, user: str, split_
     written.total = sum((c.total for c in data.claims if c.claim.state != "refused"), Decimal("0.00"))
     audit_log.append(session, user, "export.letters", "batch", batch_id,
                      {"files": len(written.files), "letters": written.count, "pages": written.pages})
+    record_access(session, user, (c.member.member_id for c in data.claims), "export.letters", f"批次 {batch_id}，{out.name}")
     where = out if not split_by else f"{out}（{len(written.files)} 个文件，按{'单位' if split_by == 'unit' else '会员'}分）"
     say(f"通知书已写入 {where}：{written.count} 份，{written.pages} 页，补助合计 {written.total:,.2f} 元；{font.describe()}")
     return written

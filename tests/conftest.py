@@ -13,6 +13,69 @@ from claims.policy import parse_policy, read_policy
 
 pytest_plugins = ["tests.databases"]
 
+
+@pytest.fixture(autouse=True)
+def _isolated_logins(tmp_path_factory, monkeypatch):
+    """Every test keeps its CLI logins in its own token file (never the developer's ~/.claims), and hashes
+    passwords with cheap argon2 parameters in-process (the parameters live in each hash, so the real
+    defaults still verify them; subprocesses hash with the real defaults)."""
+    from argon2 import PasswordHasher
+
+    from claims.workflow import auth
+
+    folder = tmp_path_factory.mktemp("logins")
+    folder.chmod(0o700)
+    monkeypatch.setenv("CLAIMS_TOKEN_FILE", str(folder / "logins.json"))
+    monkeypatch.delenv("CLAIMS_USER", raising=False)
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def cli_login(db_url: str, name: str, password: str | None = None) -> dict[str, str]:
+    """Log ``name`` in the way a person would (``claims login NAME --password-stdin``) and return the
+    environment for running further commands as them (CLAIMS_USER picks this login among several)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.store.helpers import PASSWORD
+
+    env = {**os.environ, "CLAIMS_DB": db_url}
+    done = subprocess.run([sys.executable, "-m", "claims.cli", "login", name, "--password-stdin"],
+                          input=(password or PASSWORD) + "\n", capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {**env, "CLAIMS_USER": name}
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+
+def login_once(env: dict, name: str, password: str | None = None) -> dict:
+    """``env`` acting as ``name``: logs in with ``claims login`` the first time, then only chooses that
+    login (CLAIMS_USER) — as a person who logged in once in the morning."""
+    from claims.cli.common import database_key, read_logins
+
+    url = env["CLAIMS_DB"]
+    if not any(e["db"] == database_key(url) and e["user"] == name for e in read_logins()):
+        cli_login(url, name, password)
+    return {**env, "CLAIMS_USER": name}
+
+
+def setup_users(url: str, users: dict[str, str]) -> None:
+    """Test set-up: the administrator (管理员) and ``users`` {name: role}, each with the test password,
+    added through the same workflow function as ``claims users add`` (the CLI's own tests add them by hand)."""
+    from claims.store.database import Store
+    from claims.workflow.users import add_user
+    from tests.store.helpers import ADMIN, PASSWORD
+
+    store = Store(url)
+    try:
+        with store.session() as s:
+            add_user(s, None, ADMIN, "admin", PASSWORD)
+            for name, role in users.items():
+                add_user(s, ADMIN, name, role, PASSWORD)
+    finally:
+        store.dispose()
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 

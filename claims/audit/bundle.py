@@ -44,6 +44,7 @@ from claims.policy import parse_policy
 from claims.problems import ProblemsFound
 from claims.store.snapshot import inputs_from
 from claims.workflow import audit_log
+from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch
 
 FORMAT = "claims-replay-bundle/2"
@@ -367,6 +368,7 @@ def bundle_batch(session: Session, batch_id: int, out: Path, user: str) -> Bundl
     snapshot = snapshot_of_batch(session, batch_id, user)
     batch = get_batch(session, batch_id)
     rows = batch_lines(session, batch_id)
+    record_access(session, user, (r.member_id for r in rows), "audit.bundle", f"批次 {batch_id}，{out.name}")
     results = [{"claim_id": r.claim_id, "member_id": r.member_id, "period": r.period, "item": r.item,
                 "benefit": r.benefit, "amount": fmt(from_fen(r.amount_fen)), "reason": r.reason,
                 "explanation": json.loads(r.explanation_json)} for r in rows]

@@ -5,6 +5,7 @@ One module per command group; each registers its commands on ``main`` when impor
 from claims.cli import (  # noqa: F401  (imported for their commands)
     admin_commands,
     audit_commands,
+    auth_commands,
     bank_commands,
     batch_commands,
     calculate_commands,

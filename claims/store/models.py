@@ -26,8 +26,39 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(64))  # comma-separated: clerk, reviewer, finance, auditor
+    role: Mapped[str] = mapped_column(String(64))  # comma-separated: clerk, reviewer, finance, auditor | admin
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)  # argon2id, never the password
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failures since the last success
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class LoginSession(Base):
+    """A proven login: the CLI's token or the browser's session cookie. Only the token's SHA-256 is kept."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    door: Mapped[str] = mapped_column(String(8))  # cli | web
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AccessRecord(Base):
+    """One view of one member's personal data by staff: who, whom, when, what (PIPL)."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    what: Mapped[str] = mapped_column(String(40))  # explain | export.payouts | page.claim ...
+    detail: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ImportRecord(Base):

@@ -26,6 +26,7 @@ from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.policy.schema import EVENT_TYPE_NAMES
 from claims.store.models import ClaimRow, MemberRow, ResultLineRow
+from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import decide
 from claims.workflow.errors import Refusal
@@ -164,6 +165,7 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str, p
     book.security = WorkbookProtection(lockStructure=True)  # no sheet can be unhidden, deleted or added
     with atomic_output(out) as temporary:
         book.save(temporary)
+    record_access(session, user, (row.cells[1] for row in rows), "review.export", f"批次 {batch_id}")
     return len(rows)
 
 

@@ -12,6 +12,7 @@ from claims.engine.explain import stored_step_text
 from claims.engine.reasons import Reason
 from claims.money import from_fen
 from claims.store.models import Adjustment, Batch, ClaimRow, MemberRow, ResultLineRow
+from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import STATE_NAMES
 from claims.workflow.errors import Refusal
@@ -64,11 +65,13 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
     return "\n".join(out)
 
 
-def claim_explanation(session: Session, user: str, claim_id: str) -> str:
+def claim_explanation(session: Session, user: str, claim_id: str, what: str = "explain") -> str:
+    """A claim's explanation (it names the member and their diagnoses: the view is recorded)."""
     require(session, user, "read")
     claim = session.get(ClaimRow, claim_id)
     if claim is None:
         raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
+    record_access(session, user, [claim.member_id], what, f"申请 {claim_id}")
     member = session.get(MemberRow, claim.member_id)
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))
@@ -134,6 +137,15 @@ def adjustment_table(adjustments: list[Adjustment]) -> str:
     out = table(["申请编号", "保障项目", "保障责任", "原金额", "新金额", "差额", "处理"], rows, "<<<>>><")
     out.append(f"合计：补发 {_yuan(top_up)} 元，追回 {_yuan(recovery)} 元")
     return "\n".join(out)
+
+
+def batch_rows(session: Session, user: str) -> list[dict]:
+    """Every batch as plain values, newest first, for pages that lay them out themselves."""
+    require(session, user, "read")
+    return [{"id": b.id, "period": b.period, "kind": "更正" if b.kind == "correction" else "常规",
+             "state": "已支付" if b.state == "paid" else "已计算", "claims": b.claim_count, "lines": b.line_count,
+             "total": _yuan(b.total_fen), "name": b.name}
+            for b in session.scalars(select(Batch).order_by(Batch.id.desc()))]
 
 
 EXPORT_KINDS = {"payouts": "发放表", "bank": "银行文件", "recoveries": "追回清单"}

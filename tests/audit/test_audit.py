@@ -21,7 +21,7 @@ from claims.workflow.batches import create_batch
 from claims.workflow.corrections import correct
 from claims.workflow.decisions import decide
 from claims.workflow.imports import import_file
-from tests.conftest import POLICIES
+from tests.conftest import POLICIES, cli_login
 from tests.store.helpers import (
     AUDITOR,
     CLERK,
@@ -91,7 +91,7 @@ def test_a_bundle_re_runs_without_the_database_and_a_tampered_one_is_refused(sto
 
 
 def test_rerun_command_exits_1_on_a_difference(store, batch, db_url):
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": AUDITOR}
+    env = cli_login(db_url, AUDITOR)
     command = [sys.executable, "-m", "claims.cli", "audit", "rerun", str(batch)]
     assert subprocess.run(command, env=env, capture_output=True).returncode == 0
     with store.session() as s:
@@ -143,11 +143,11 @@ def test_whatif_workbook_and_nothing_changes(store, tmp_path, db_url):
     draft.write_text((POLICIES / "hangzhou.yaml").read_text(encoding="utf-8").replace("amount: 1000, per: period",
                                                                                    "amount: 500, per: period"),
                      encoding="utf-8")
+    env = cli_login(db_url, AUDITOR)  # the login itself is logged; the simulation adds nothing
     with store.session() as s:
         before = [tuple(r) for r in s.execute(text("select claim_id, state, version from claims order by claim_id"))]
         log = s.execute(text("select count(*) from audit_log")).scalar()
     out = tmp_path / "whatif.xlsx"
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": AUDITOR}
     done = subprocess.run([sys.executable, "-m", "claims.cli", "simulate", "--policy", draft, "--period", "2025",
                            "-o", out], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

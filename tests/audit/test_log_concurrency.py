@@ -15,7 +15,8 @@ from claims.workflow.audit_log import verify
 from claims.workflow.batches import create_batch
 from claims.workflow.decisions import decide
 from claims.workflow.imports import import_file
-from tests.store.helpers import CLERK, FINANCE, REVIEWER, add_users, policy
+from tests.conftest import login_once
+from tests.store.helpers import ADMIN, CLERK, FINANCE, PASSWORD, REVIEWER, add_users, policy
 from tests.store.test_corrections_and_audit import _synthetic
 
 REVIEWERS = [REVIEWER, "审核二", "审核三", "审核四", "审核五", "审核六"]
@@ -28,7 +29,7 @@ def _six_calculated_claims(db_url, tmp_path) -> list[str]:
     add_users(store)
     with store.session() as s:
         for name in REVIEWERS[1:]:
-            add_user(s, CLERK, name, "reviewer")
+            add_user(s, ADMIN, name, "reviewer", PASSWORD)
     members, enrollments, claims = tmp_path / "m.csv", tmp_path / "e.csv", tmp_path / "c.csv"
     _synthetic(members, enrollments, claims, 6)
     for kind, path in (("members", members), ("enrollments", enrollments), ("claims", claims)):
@@ -87,11 +88,11 @@ def test_appends_from_separate_processes_get_consecutive_numbers(db_url, tmp_pat
     import sys
 
     claim_ids = _six_calculated_claims(db_url, tmp_path)
+    env = login_once({**os.environ, "CLAIMS_DB": db_url}, FINANCE)  # (the login is an entry of its own)
     store = Store(db_url)
     with store.session() as s:
         before = len(list(s.scalars(select(AuditEntry.seq))))
     store.dispose()
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": FINANCE}
     processes = [subprocess.Popen([sys.executable, "-m", "claims.cli", "audit", "bundle", "1", "-o",
                                    tmp_path / f"b{i}.zip"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for i in range(6)]

@@ -19,23 +19,36 @@ from claims.audit import keys
 from claims.audit.checkpoint import checkpoint_bytes, make_checkpoint
 from claims.store.models import AuditEntry
 from claims.workflow.audit_log import verify
-from tests.store.helpers import AUDITOR, SCENARIOS, add_users, batch_and_approve, import_folder
+from tests.conftest import login_once
+from tests.store.helpers import (
+    ADMIN,
+    AUDITOR,
+    PASSWORD,
+    SCENARIOS,
+    add_users,
+    batch_and_approve,
+    import_folder,
+)
 
 FOLDER = SCENARIOS / "hz_bands_caps_stacking"
 
 
 @pytest.fixture
-def logged(store):
+def logged(store, db_url):
     add_users(store)
     import_folder(store, FOLDER, "hangzhou")
     batch_and_approve(store, "hangzhou")
+    login_once({**os.environ, "CLAIMS_DB": db_url}, AUDITOR)  # the auditor's login is in the log from here on
     return store
 
 
-def _cli(db_url, *args, env_extra=None):
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": AUDITOR, **(env_extra or {})}
+def _cli(db_url, *args, env_extra=None, user=AUDITOR, stdin=None):
+    env = {**os.environ, "CLAIMS_DB": db_url}
+    if args[0] != "db":  # everything but db init acts as a logged-in user
+        env = login_once(env, user)
+    env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "claims.cli", *map(str, args)], env=env, capture_output=True,
-                          text=True)
+                          text=True, input=stdin)
 
 
 def _checkpoint(store, tmp_path) -> Path:
@@ -160,8 +173,8 @@ def test_a_missing_key_is_refused_and_never_silently_replaced(logged, db_url, tm
     keys.ensure_keys(elsewhere)
     done = _cli(db_url, "audit", "verify-log", env_extra={keys.KEY_DIR_ENV: str(elsewhere)})
     assert done.returncode == 1 and "第 1 条：[AUDIT_KEY_WRONG]" in done.stderr
-    done = _cli(db_url, "users", "add", "新人", "--role", "auditor", env_extra={keys.KEY_DIR_ENV: str(elsewhere),
-                                                                              "CLAIMS_USER": "小王"})
+    done = _cli(db_url, "users", "add", "新人", "--role", "auditor", "--password-stdin", user=ADMIN,
+                env_extra={keys.KEY_DIR_ENV: str(elsewhere)}, stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert done.returncode == 1 and "[AUDIT_KEY_WRONG]" in done.stderr
 
 

@@ -18,11 +18,12 @@ from claims.money import to_fen
 from claims.policy import parse_policy
 from claims.store.models import Batch
 from claims.store.snapshot import inputs_from
+from tests.conftest import login_once
 from tests.store.helpers import AUDITOR
 
 
 def _rerun_cli(db_url, batch_id):
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": AUDITOR}
+    env = login_once({**os.environ, "CLAIMS_DB": db_url}, AUDITOR)
     return subprocess.run([sys.executable, "-m", "claims.cli", "audit", "rerun", str(batch_id)], env=env,
                           capture_output=True, text=True)
 

@@ -60,6 +60,7 @@ def test_the_readme_walkthrough_runs_verbatim(tmp_path):
     script.write_text("set -euo pipefail\n" + "\n".join(lines) + "\npwd > " + str(tmp_path / "folder") + "\n",
                       encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_")}
+    env["CLAIMS_TOKEN_FILE"] = os.environ["CLAIMS_TOKEN_FILE"]  # the test's own logins, never ~/.claims
     env["TMPDIR"] = str(tmp_path)  # mktemp -d makes the empty folder inside pytest's own temporary folder
     env["CLAIMS_KEY_DIR"] = str(tmp_path / "keys")  # the audit keys db init creates, not in the real home
     venv_bin = Path(sys.executable).parent

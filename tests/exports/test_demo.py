@@ -10,6 +10,8 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.conftest import cli_login
+
 
 def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
     out = tmp_path / "demo"
@@ -29,7 +31,32 @@ def test_demo_produces_every_file_and_the_totals_agree(tmp_path):
     assert len(reader.pages) >= 38
     assert "人民币大写" in reader.pages[0].extract_text()
     assert "输出文件" in done.stdout
+    import re
+
+    password = re.search(r"^  审计员赵工  (demo-\S+)$", done.stdout, re.M).group(1)
+    cli_login(f"sqlite:///{out / 'claims.db'}", "审计员赵工", password)  # with the password the demo printed
     audited = subprocess.run([sys.executable, "-m", "claims.cli", "--db", f"sqlite:///{out / 'claims.db'}",
                               "--user", "审计员赵工", "audit", "ledger"], capture_output=True, text=True)
     assert audited.returncode == 0, audited.stdout + audited.stderr
     assert "审核员批准" in done.stdout and "用已批准的策略版本 1 计算批次 1" in done.stdout
+
+
+def test_demo_prints_passwords_that_log_in(tmp_path):
+    """The demo's closing hint works as printed: the auditor logs in with the printed password."""
+    import os
+    import re
+
+    out = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "claims.cli", "demo", "-o", out], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    passwords = dict(re.findall(r"^  (\S+)  (demo-\S+)$", done.stdout, re.M))
+    assert set(passwords) == {"管理员老陈", "经办员小王", "审核员李敏", "财务张会计", "审计员赵工"}
+    env = {**os.environ, "CLAIMS_DB": f"sqlite:///{out / 'claims.db'}"}
+    claims = [sys.executable, "-m", "claims.cli"]
+    login = subprocess.run([*claims, "login", "审计员赵工", "--password-stdin"], input=passwords["审计员赵工"] + "\n",
+                           capture_output=True, text=True, env=env)
+    assert login.returncode == 0, login.stderr
+    explained = subprocess.run([*claims, "explain", "2025-0007"], capture_output=True, text=True, env=env)
+    assert explained.returncode == 0 and "2025-0007" in explained.stdout
+    access = subprocess.run([*claims, "audit", "access"], capture_output=True, text=True, env=env).stdout
+    assert "审计员赵工" in access and "导出发放表" in access

@@ -9,7 +9,7 @@ import sys
 
 from openpyxl import load_workbook
 
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import POLICIES, ROOT, login_once, setup_users
 from tests.settle.scenarios import settlement_rows, write
 
 FOLDER = ROOT / "tests" / "acceptance" / "hz_bands_caps_stacking"
@@ -20,7 +20,7 @@ def run(tmp_path, *args, user=None, code=0):
     env.pop("CLAIMS_USER", None)
     env.pop("CLAIMS_SETTINGS", None)
     if user:
-        env["CLAIMS_USER"] = user
+        env = login_once(env, user)  # logged in the way a person would, the first time
     done = subprocess.run([sys.executable, "-m", "claims.cli", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=tmp_path)
     assert done.returncode == code, done.stdout + done.stderr
@@ -31,9 +31,7 @@ def run(tmp_path, *args, user=None, code=0):
 def test_settlements_to_money_in_the_account_and_back(tmp_path):
     policy = POLICIES / "hangzhou.yaml"
     run(tmp_path, "db", "init")
-    run(tmp_path, "users", "add", "小王", "--role", "clerk")
-    for name, role in (("李审核", "reviewer"), ("张会计", "finance")):
-        run(tmp_path, "users", "add", name, "--role", role, user="小王")
+    setup_users(f"sqlite:///{tmp_path / 'claims.db'}", {"小王": "clerk", "李审核": "reviewer", "张会计": "finance"})
     run(tmp_path, "import", "members", FOLDER / "members.csv", user="小王")
     run(tmp_path, "import", "enrollments", FOLDER / "enrollments.csv", "--policy", policy, user="小王")
     rows = settlement_rows(FOLDER)
@@ -92,7 +90,7 @@ def test_settlements_to_money_in_the_account_and_back(tmp_path):
 
 def test_a_settlement_list_with_problems_imports_nothing_and_writes_its_own_rows_with_messages(tmp_path):
     run(tmp_path, "db", "init")
-    run(tmp_path, "users", "add", "小王", "--role", "clerk")
+    setup_users(f"sqlite:///{tmp_path / 'claims.db'}", {"小王": "clerk"})
     run(tmp_path, "import", "members", FOLDER / "members.csv", user="小王")
     rows = settlement_rows(FOLDER)
     rows[1]["psn_selfpay"] = "八千"

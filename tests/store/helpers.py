@@ -16,14 +16,16 @@ from claims.workflow.users import add_user
 from tests.conftest import POLICIES, ROOT
 
 SCENARIOS = ROOT / "tests" / "acceptance"
-CLERK, REVIEWER, FINANCE, AUDITOR = "小王", "李审核", "张会计", "赵审计"
+CLERK, REVIEWER, FINANCE, AUDITOR, ADMIN = "小王", "李审核", "张会计", "赵审计", "管理员"
+PASSWORD = "测试用的密码-Correct-Horse"  # every test user's password (at least 10 characters, not the name)
 
 
 def add_users(store) -> None:
+    """The administrator first (a new database's bootstrap user), then one user of each work role."""
     with store.session() as s:
-        add_user(s, None, CLERK, "clerk")
-        for name, role in ((REVIEWER, "reviewer"), (FINANCE, "finance"), (AUDITOR, "auditor")):
-            add_user(s, CLERK, name, role)
+        add_user(s, None, ADMIN, "admin", PASSWORD)
+        for name, role in ((CLERK, "clerk"), (REVIEWER, "reviewer"), (FINANCE, "finance"), (AUDITOR, "auditor")):
+            add_user(s, ADMIN, name, role, PASSWORD)
 
 
 def policy(name: str = "hangzhou"):

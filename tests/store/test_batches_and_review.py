@@ -19,6 +19,7 @@ from claims.workflow.imports import import_file
 from claims.workflow.review import export_review, import_review
 from claims.workflow.users import add_user
 from tests.store.helpers import (
+    ADMIN,
     CLERK,
     FINANCE,
     REVIEWER,
@@ -190,7 +191,7 @@ def test_roles_are_checked(store, tmp_path):
 def test_who_imported_or_created_the_batch_cannot_approve_it(store):
     add_users(store)
     with store.session() as s:
-        add_user(s, CLERK, CLERK, "reviewer")  # a small center: the clerk also reviews
+        add_user(s, ADMIN, CLERK, "reviewer")  # a small center: the clerk also reviews
     import_folder(store, FOLDER, "hangzhou")
     with store.session() as s:
         create_batch(s, policy(), 2025, CLERK)

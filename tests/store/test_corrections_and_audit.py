@@ -18,6 +18,7 @@ from claims.workflow.corrections import approve_correction, correct
 from claims.workflow.errors import Refusal
 from claims.workflow.ledger import check_ledger
 from claims.workflow.payouts import mark_paid
+from tests.conftest import cli_login
 from tests.store.helpers import (
     CLERK,
     FINANCE,
@@ -92,7 +93,7 @@ def test_a_batch_killed_while_writing_leaves_nothing_half_written(db_url, tmp_pa
     add_users(store)
     members, enrollments, claims = tmp_path / "m.csv", tmp_path / "e.csv", tmp_path / "c.csv"
     _synthetic(members, enrollments, claims, 3000)
-    env = {**os.environ, "CLAIMS_DB": db_url, "CLAIMS_USER": CLERK}
+    env = cli_login(db_url, CLERK)
     cli = [sys.executable, "-m", "claims.cli"]
     policy = FOLDER.parent.parent.parent / "policies" / "hangzhou.yaml"
     for kind, path in (("members", members), ("enrollments", enrollments), ("claims", claims)):

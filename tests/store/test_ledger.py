@@ -24,8 +24,8 @@ from claims.workflow.imports import import_file
 from claims.workflow.ledger import check_ledger, live_ledger
 from claims.workflow.payouts import mark_paid
 from exports.commands import export_bank, export_payouts
-from tests.conftest import ROOT
-from tests.store.helpers import AUDITOR, CLERK, FINANCE, REVIEWER, add_users, policy
+from tests.conftest import ROOT, cli_login
+from tests.store.helpers import ADMIN, AUDITOR, CLERK, FINANCE, REVIEWER, add_users, policy
 
 SMALL = ROOT / "tests" / "fixtures" / "small"
 
@@ -111,6 +111,7 @@ def test_case1_audit_rerun_and_the_checker_find_a_batch_calculated_without_an_op
         report = rerun(snapshot_of_batch(s, second, REVIEWER))
         assert not report.identical and any(code == "LEDGER_BEFORE_MISMATCH" for code, _ in report.findings)
         assert any(v.code == "LEDGER_BEFORE_MISMATCH" for v in check_ledger(s))
+    cli_login(db_url, AUDITOR)
     audited = subprocess.run([sys.executable, "-m", "claims.cli", "--db", db_url, "--user", AUDITOR, "audit", "ledger",
                               "--period", "2025"], capture_output=True, text=True)
     assert audited.returncode == 1 and "[LEDGER_BEFORE_MISMATCH]" in audited.stdout and "Traceback" not in audited.stderr
@@ -260,7 +261,7 @@ def test_maker_checker_the_corrector_cannot_approve_their_own_correction(store):
 
     _approved_batch(store)
     with store.session() as s:
-        add_user(s, CLERK, CLERK, "reviewer")  # a clerk who also reviews
+        add_user(s, ADMIN, CLERK, "reviewer")  # a clerk who also reviews
     with store.session() as s:
         correction = correct(s, "2025-0003", {"hospital_level": "3"}, "等级录错", CLERK).batch.id
     with store.session() as s, pytest.raises(Refusal) as refused:

@@ -20,6 +20,7 @@ from claims.workflow.policy_versions import approve, publish, reject, version_ro
 from claims.workflow.users import add_user
 from tests.conftest import POLICIES
 from tests.store.helpers import (
+    ADMIN,
     AUDITOR,
     CLERK,
     REVIEWER,
@@ -70,7 +71,7 @@ def test_only_a_clerk_publishes_and_only_another_person_with_the_reviewer_role_d
     with store.session() as s, _refused("ROLE_REFUSED"):
         approve(s, version, CLERK)  # a clerk without the reviewer role
     with store.session() as s:
-        add_user(s, CLERK, CLERK, "reviewer")  # the publisher now also holds the reviewer role
+        add_user(s, ADMIN, CLERK, "reviewer")  # the publisher now also holds the reviewer role
     with store.session() as s, _refused("FOUR_EYES"):
         approve(s, version, CLERK)
     with store.session() as s, _refused("FOUR_EYES"):
