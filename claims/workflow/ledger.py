@@ -54,6 +54,10 @@ def lock(session: Session, keys: Iterable[tuple[str, int]]) -> None:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
+
+        # one lock order for every transaction: the audit log's append lock first (decisions take it before
+        # anything else), then the ledger heads; otherwise a batch and a decision deadlock
+        audit_log.reserve(session)
     else:
         from sqlalchemy.dialects.sqlite import insert
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import POLICIES, ROOT
@@ -41,8 +40,6 @@ def add_user(tmp_path, name, role, by=None, ok=True):
                stdin=f"{PASSWORD}\n{PASSWORD}\n")
 
 
-@pytest.mark.xfail(reason="on main (ledger + settle merged): a second `export bank` of the same batch is refused "
-                          "NOTHING_TO_PAY by settle's bank files, while this test (ledger) expects it to pass", strict=False)
 def test_walkthrough_from_an_empty_folder(tmp_path):
     policy = POLICIES / "hangzhou.yaml"
     assert "尚未初始化" in run(tmp_path, "batch", "list", ok=False).stderr
