@@ -83,6 +83,7 @@ def create_batch(session: Session, loaded: LoadedPolicy | None, period: int, use
     lock(session, {(r.member_id, period_of(policy, r.discharge_date)) for r in rows})
     rows = _still_received(session, rows)
     inputs = inputs_for(session, rows)
+    check_enrollments_against(policy, inputs)
     before = live_ledger(session, members={r.member_id for r in rows})
     progress("计算中…" if workers == 1 else f"计算中（{workers} 个进程）…")
     versions = {r.claim_id: r.version for r in rows}

@@ -80,6 +80,23 @@ def _shoot(driver, name: str) -> None:
         driver.save_screenshot(os.path.join(folder, f"{name}.png"))
 
 
+def _text(driver, element_id: str) -> str:
+    """The text of an element of the page just loaded; waits for it (a loaded machine may still be swapping
+    the document in)."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for _ in range(20):
+        try:
+            WebDriverWait(driver, 10).until(expected_conditions.presence_of_element_located((By.ID, element_id)))
+            return driver.find_element(By.ID, element_id).text
+        except WebDriverException:
+            time.sleep(0.25)
+    return driver.find_element(By.ID, element_id).text
+
+
 def _submit(driver, name: str, password: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
@@ -124,9 +141,9 @@ def test_lockout_in_a_real_browser(server, browser):
     browser.get(server + "/login")
     for attempt in range(1, 6):
         _submit(browser, REVIEWER, f"错误的密码-{attempt}-错误")
-        error = browser.find_element(By.ID, "error").text
+        error = _text(browser, "error")
         assert ("LOGIN_LOCKED" if attempt == 5 else "LOGIN_FAILED") in error
     _submit(browser, REVIEWER, PASSWORD)  # the right password is refused while locked
-    assert "已锁定" in browser.find_element(By.ID, "error").text
+    assert "已锁定" in _text(browser, "error")
     assert not browser.find_elements(By.ID, "greeting")
     _shoot(browser, "4-locked")
