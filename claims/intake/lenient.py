@@ -88,7 +88,7 @@ def refuse_number_cell(value: object, label: str) -> object:
     its last digits (6217001234567890123 → 6217001234567889920), and any number cell loses leading zeros."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return value
-    digits = len(str(int(value))) if isinstance(value, int) or float(value).is_integer() else 99
+    digits = len(str(int(value))) if value % 1 == 0 else 99  # a whole number (no float() on a cell value)
     lost = "末几位已丢失" if digits > 15 else "开头的 0 等可能已丢失"
     raise CellError("INPUT_NUMBER_CELL", f"{label}被 Excel 存成了数字，{lost}，请把该列设为文本后重新填写")
 
@@ -133,7 +133,7 @@ def _date_of(value: object) -> date:
     if isinstance(value, bool):
         raise CellError("INPUT_BAD_DATE", f"“{value}”不是日期")
     if isinstance(value, (int, float)):
-        if float(value).is_integer() and 19000101 <= int(value) <= 29991231:
+        if value % 1 == 0 and 19000101 <= value <= 29991231:
             return _ymd(str(int(value)), *_COMPACT.match(str(int(value))).groups())
         raise CellError("INPUT_BAD_DATE", f"“{value}”是一个数字，不是日期；请把该列设为日期格式，或写成 2025-06-01")
     text = clean_code(value)
