@@ -6,46 +6,36 @@ import secrets
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from claims.store.database import Store
 from claims.web.guard import LOGIN_COOKIE, SESSION_COOKIE, Guard
+from claims.web.site import Site
 from claims.workflow import audit_log
 from claims.workflow.auth import WEB_IDLE, WEB_LIFETIME
 from claims.workflow.errors import Refusal
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# One module per area of work; each exposes ``routes(site)``. Add a new area here.
+PAGES = (
+    "claims.web.pages.home",
+)
 
 
 def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guard:
     """The ASGI application for ``db_url``; ``clock`` (UTC, naive) is injected by tests."""
     store = Store(db_url)
     now = clock or audit_log.now
-
-    def work(function, *args):
-        """One unit of work in a worker thread: committed whole; a Refusal comes back as a value."""
-        def run():
-            with store.session() as session:
-                try:
-                    return function(session, *args), None
-                except Refusal as refusal:
-                    session.rollback()
-                    return None, refusal
-        return run_in_threadpool(run)
-
-    def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-        context.setdefault("user", request.state.user)
-        context.setdefault("csrf", request.state.csrf)
-        return templates.TemplateResponse(request, template, context, status_code=status)
+    site = Site(store, now)
+    work, page = site.work, site.page
 
     async def healthz(request: Request):
         return PlainTextResponse("ok")
@@ -92,37 +82,6 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    async def workbench(request: Request):
-        from claims.workflow.users import role_names, roles_of
-        from claims.workflow.views import batch_rows
-
-        def data(session):
-            from claims.store.models import User
-
-            user = session.get(User, request.state.user)
-            can_read = bool(roles_of(user) - {"admin"})
-            return role_names(user), batch_rows(session, user.name) if can_read else None
-
-        (roles, batches), _ = await work(data)
-        return page(request, "workbench.html", roles=roles, batches=batches)
-
-    async def claim_page(request: Request):
-        from claims.workflow.access import masked_member
-        from claims.workflow.views import claim_explanation
-
-        claim_id = request.query_params.get("id", "").strip()
-
-        def data(session):
-            text = claim_explanation(session, request.state.user, claim_id, "page.claim")
-            return text, masked_member(session, claim_id)
-
-        found, refusal = await work(data)
-        if refusal is not None:
-            return page(request, "claim.html", 404 if refusal.code == "CLAIM_UNKNOWN" else 403,
-                        claim_id=claim_id, refusal=refusal)
-        text, member = found
-        return page(request, "claim.html", claim_id=claim_id, text=text, member=member)
-
     async def not_found(request: Request, exc):
         return page(request, "message.html", 404, title="页面不存在", message="没有这个页面。[NOT_FOUND]")
 
@@ -141,8 +100,7 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
             Route("/login", login_get, methods=["GET"]),
             Route("/login", login_post, methods=["POST"]),
             Route("/logout", logout_post, methods=["POST"]),
-            Route("/", workbench),
-            Route("/claim", claim_page),
+            *[route for module in PAGES for route in import_module(module).routes(site)],
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         exception_handlers={404: not_found, 500: server_error},

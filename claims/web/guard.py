@@ -23,8 +23,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from claims.store.database import Store
+from claims.store.models import User
 from claims.workflow.auth import session_user
 from claims.workflow.errors import Refusal
+from claims.workflow.users import roles_of
 
 SESSION_COOKIE = "claims_session"
 LOGIN_COOKIE = "claims_login"
@@ -68,11 +70,11 @@ class Guard:
 
         request = Request(scope)
         token = request.cookies.get(SESSION_COOKIE)
-        user, why = None, None
+        user, roles, why = None, frozenset(), None
         if token:
-            user, why = await run_in_threadpool(self._who, token)
+            user, roles, why = await run_in_threadpool(self._who, token)
         state = scope.setdefault("state", {})
-        state.update(user=user, token=token if user else None, csrf=csrf_for(token) if user else None)
+        state.update(user=user, roles=roles, token=token if user else None, csrf=csrf_for(token) if user else None)
         path = scope["path"]
         if user is None and not _public(path):
             target = "/login?expired=1" if why == "SESSION_IDLE" else "/login"
@@ -89,12 +91,14 @@ class Guard:
             receive = _replay(body)
         await self.app(scope, receive, send_with_headers)
 
-    def _who(self, token: str) -> tuple[str | None, str | None]:
+    def _who(self, token: str) -> tuple[str | None, frozenset[str], str | None]:
+        """(user name, role codes, None) for a live session, else (None, ∅, why)."""
         with self.store.session() as session:  # committed even when refused: an idle session is ended
             try:
-                return session_user(session, token, "web", self.clock()), None
+                name = session_user(session, token, "web", self.clock())
+                return name, frozenset(roles_of(session.get(User, name))), None
             except Refusal as refusal:
-                return None, refusal.code
+                return None, frozenset(), refusal.code
 
     async def _csrf_given(self, scope, receive) -> tuple[bytes, str | None]:
         chunks, size = [], 0
