@@ -7,7 +7,7 @@
 - CSRF: every POST/PUT/PATCH/DELETE must carry the token in the form field ``csrf_token`` or the header
   ``X-CSRF-Token``. For a logged-in user it is derived from the session token (an attacker who cannot read
   the HttpOnly cookie cannot compute it); for the login form it must equal the ``claims_login`` cookie
-  (double submit).
+  (double submit), and likewise for the member lookup (/lookup, public) the ``claims_lookup`` cookie.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from claims.workflow.users import roles_of
 
 SESSION_COOKIE = "claims_session"
 LOGIN_COOKIE = "claims_login"
-PUBLIC = ("/healthz", "/login", "/static/", "/favicon.ico")
+LOOKUP_COOKIE = "claims_lookup"
+PUBLIC = ("/healthz", "/login", "/lookup", "/static/", "/favicon.ico")
+# forms anyone may post without a session: CSRF by double submit (the form's token must equal this cookie)
+DOUBLE_SUBMIT = {"/login": LOGIN_COOKIE, "/lookup": LOOKUP_COOKIE}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_FORM_BYTES = 1 << 20
 
@@ -84,7 +87,7 @@ class Guard:
             return await response(scope, receive, send_with_headers)
         if scope["method"] not in SAFE_METHODS:
             body, given = await self._csrf_given(scope, receive)
-            expected = request.cookies.get(LOGIN_COOKIE) if path == "/login" else state["csrf"]
+            expected = request.cookies.get(DOUBLE_SUBMIT[path]) if path in DOUBLE_SUBMIT else state["csrf"]
             if not expected or not given or not hmac.compare_digest(expected, given):
                 response = HTMLResponse(_REFUSED, status_code=403)
                 return await response(scope, receive, send_with_headers)

@@ -25,6 +25,7 @@ WHAT = {
     "export.bank": "导出银行转账文件",
     "export.letters": "导出补助通知书",
     "audit.bundle": "导出复算包（含会员资料）",
+    "lookup": "会员本人网上查询自己的申请",
 }
 
 

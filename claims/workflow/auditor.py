@@ -1,0 +1,45 @@
+"""What the auditor's pages call: the same re-run, log check, bundle and access list as ``claims audit …``,
+each behind the auditor's role (``audit_access``). Nothing here changes business data; the bundle and the
+access list only add to the access log and the audit log, as their CLI commands do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from claims.audit.bundle import BundleWritten, bundle_batch
+from claims.audit.rerun import RerunReport, rerun, snapshot_of_batch
+from claims.workflow.access import access_records, access_rows
+from claims.workflow.audit_log import Break, Head, verify_with_head
+from claims.workflow.users import require
+from claims.workflow.views import batch_rows
+
+
+def auditor_batches(session: Session, user: str) -> list[dict]:
+    require(session, user, "audit_access")
+    return batch_rows(session, user)
+
+
+def rerun_batch(session: Session, batch_id: int, user: str) -> RerunReport:
+    """``claims audit rerun BATCH``: the batch recomputed from its snapshot and compared line by line."""
+    require(session, user, "audit_access")
+    return rerun(snapshot_of_batch(session, batch_id, user))
+
+
+def verify_log(session: Session, user: str) -> tuple[int, list[Break], Head]:
+    """``claims audit verify-log``: the audit log's chain checked end to end."""
+    require(session, user, "audit_access")
+    return verify_with_head(session)
+
+
+def auditor_bundle(session: Session, batch_id: int, out: Path, user: str) -> BundleWritten:
+    """``claims audit bundle``: the batch as an offline re-run bundle (zip)."""
+    require(session, user, "audit_access")
+    return bundle_batch(session, batch_id, out, user)
+
+
+def access_list(session: Session, user: str, member_id: str | None, newest: int = 500) -> tuple[int, list[tuple]]:
+    """``claims audit access``: who viewed whose personal data, the newest ``newest`` first; and how many in all."""
+    records = access_records(session, user, member_id or None)
+    return len(records), access_rows(records[::-1][:newest])
