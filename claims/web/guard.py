@@ -91,7 +91,7 @@ class Guard:
             if not expected or not given or not hmac.compare_digest(expected, given):
                 response = HTMLResponse(_REFUSED, status_code=403)
                 return await response(scope, receive, send_with_headers)
-            receive = _replay(body)
+            receive = _replay(body, receive)
         await self.app(scope, receive, send_with_headers)
 
     def _who(self, token: str) -> tuple[str | None, frozenset[str], str | None]:
@@ -123,13 +123,15 @@ class Guard:
         return body, value if isinstance(value, str) else None
 
 
-def _replay(body: bytes):
+def _replay(body: bytes, then=None):
+    """A ``receive`` that gives the body already read, then waits on the real one (``then``): a response
+    streaming a file listens for the client's disconnect meanwhile, and must not be told of one at once."""
     sent = False
 
     async def receive():
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await then() if then is not None else {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

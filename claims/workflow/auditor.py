@@ -4,6 +4,7 @@ access list only add to the access log and the audit log, as their CLI commands 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from claims.audit.bundle import BundleWritten, bundle_batch
 from claims.audit.rerun import RerunReport, rerun, snapshot_of_batch
 from claims.workflow.access import access_records, access_rows
 from claims.workflow.audit_log import Break, Head, verify_with_head
+from claims.workflow.batches import get_batch, policy_of
 from claims.workflow.users import require
 from claims.workflow.views import batch_rows
 
@@ -21,10 +23,20 @@ def auditor_batches(session: Session, user: str) -> list[dict]:
     return batch_rows(session, user)
 
 
-def rerun_batch(session: Session, batch_id: int, user: str) -> RerunReport:
+@dataclass
+class Rerun:
+    report: RerunReport
+    items: dict[str, str]  # the Chinese names of the batch policy's items and benefits, for the differences
+    benefits: dict[tuple[str, str], str]
+
+
+def rerun_batch(session: Session, batch_id: int, user: str) -> Rerun:
     """``claims audit rerun BATCH``: the batch recomputed from its snapshot and compared line by line."""
     require(session, user, "audit_access")
-    return rerun(snapshot_of_batch(session, batch_id, user))
+    report = rerun(snapshot_of_batch(session, batch_id, user))
+    policy = policy_of(get_batch(session, batch_id)).policy
+    return Rerun(report, {i.code: i.name for i in policy.items},
+                 {(i.code, b.code): b.name for i in policy.items for b in i.benefits})
 
 
 def verify_log(session: Session, user: str) -> tuple[int, list[Break], Head]:

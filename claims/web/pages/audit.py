@@ -40,13 +40,14 @@ def routes(site: Site) -> list[Route]:
         batch_id = _number(request.query_params.get("batch", ""))
         if batch_id is None:
             return await overview(request, 400, error="请给出批次号。[BATCH_UNKNOWN]")
-        report, refusal = await site.work(rerun_batch, batch_id, request.state.user)
+        done, refusal = await site.work(rerun_batch, batch_id, request.state.user)
         if refusal is not None:
             if refusal.code == "ROLE_REFUSED":
                 return site.refused(request, refusal)
             return await overview(request, 404 if refusal.code.endswith("_UNKNOWN") else 403,
                                   error=f"{refusal.message} [{refusal.code}]")
-        return await overview(request, report=report, engine=ENGINE_VERSION)
+        return await overview(request, report=done.report, items=done.items, benefits=done.benefits,
+                              engine=ENGINE_VERSION)
 
     async def verify(request: Request):
         from claims.workflow.auditor import verify_log
