@@ -67,11 +67,11 @@ def member_lookup(session: Session, id_number: str, claim_id: str, phone_last4: 
     id_number, claim_id, phone_last4 = id_number.strip().upper(), claim_id.strip(), _digits(phone_last4)
     client_key, id_key = _sha(client), _sha(id_number)
     since = now - WINDOW
-    session.execute(delete(LookupAttempt).where(LookupAttempt.at < since))
+    session.execute(delete(LookupAttempt).where(LookupAttempt.at <= since))
     per_client, per_id = session.execute(select(
         func.count().filter(LookupAttempt.client_sha256 == client_key),
         func.count().filter(LookupAttempt.id_number_sha256 == id_key),
-    ).where(LookupAttempt.at >= since, or_(LookupAttempt.client_sha256 == client_key,
+    ).where(LookupAttempt.at > since, or_(LookupAttempt.client_sha256 == client_key,
                                            LookupAttempt.id_number_sha256 == id_key))).one()
     if per_client >= TRIES or per_id >= TRIES:
         return LookupOutcome(LIMITED)
