@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from claims.audit.bundle import BundleWritten, bundle_batch
 from claims.audit.rerun import RerunReport, rerun, snapshot_of_batch
+from claims.engine.reasons import Reason
 from claims.workflow.access import access_records, access_rows
 from claims.workflow.audit_log import Break, Head, verify_with_head
 from claims.workflow.batches import get_batch, policy_of
@@ -26,8 +27,7 @@ def auditor_batches(session: Session, user: str) -> list[dict]:
 @dataclass
 class Rerun:
     report: RerunReport
-    items: dict[str, str]  # the Chinese names of the batch policy's items and benefits, for the differences
-    benefits: dict[tuple[str, str], str]
+    differences: list[dict[str, str]]  # as the page shows them: the policy's names, reasons in words
 
 
 def rerun_batch(session: Session, batch_id: int, user: str) -> Rerun:
@@ -35,8 +35,20 @@ def rerun_batch(session: Session, batch_id: int, user: str) -> Rerun:
     require(session, user, "audit_access")
     report = rerun(snapshot_of_batch(session, batch_id, user))
     policy = policy_of(get_batch(session, batch_id)).policy
-    return Rerun(report, {i.code: i.name for i in policy.items},
-                 {(i.code, b.code): b.name for i in policy.items for b in i.benefits})
+    items = {i.code: i.name for i in policy.items}
+    benefits = {(i.code, b.code): b.name for i in policy.items for b in i.benefits}
+    return Rerun(report, [{"claim_id": d.claim_id, "item": items.get(d.item, d.item) if d.item else "（整件）",
+                           "benefit": benefits.get((d.item, d.benefit), d.benefit) if d.benefit else "—",
+                           "stored": _in_words(d.stored), "recomputed": _in_words(d.recomputed), "why": d.why}
+                          for d in report.differences])
+
+
+def _in_words(result: str) -> str:
+    """"8500.00 CAPPED" → "8500.00（已达封顶……）": a reason code as the letters word it."""
+    amount, _, code = result.partition(" ")
+    if code in Reason.__members__:
+        return f"{amount}（{Reason(code).text}）"
+    return result
 
 
 def verify_log(session: Session, user: str) -> tuple[int, list[Break], Head]:

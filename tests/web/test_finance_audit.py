@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -266,3 +267,11 @@ def test_other_roles_are_refused_the_auditor_pages(web, store, batch, name):
 def test_anonymous_visitors_are_sent_to_login_from_finance_and_audit(web):
     for path in ("/finance", "/audit", "/audit/verify"):
         assert web.get(path, follow_redirects=False).headers["location"] == "/login"
+
+
+def test_a_differences_reason_code_is_shown_in_words():
+    from claims.workflow.auditor import _in_words
+
+    shown = _in_words("0.00 CAP_REACHED")
+    assert shown.startswith("0.00（") and "CAP_REACHED" not in shown and re.search(r"[\u4e00-\u9fff]", shown)
+    assert _in_words("12.00") == "12.00" and _in_words("（无）") == "（无）"

@@ -51,7 +51,7 @@ def browser_downloading_to(folder):
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1366,768",
-                 "--disable-dev-shm-usage"):
+                 "--disable-dev-shm-usage", "--lang=zh-CN"):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"download.default_directory": str(folder),
                                               "download.prompt_for_download": False,

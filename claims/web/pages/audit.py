@@ -46,8 +46,7 @@ def routes(site: Site) -> list[Route]:
                 return site.refused(request, refusal)
             return await overview(request, 404 if refusal.code.endswith("_UNKNOWN") else 403,
                                   error=f"{refusal.message} [{refusal.code}]")
-        return await overview(request, report=done.report, items=done.items, benefits=done.benefits,
-                              engine=ENGINE_VERSION)
+        return await overview(request, report=done.report, differences=done.differences, engine=ENGINE_VERSION)
 
     async def verify(request: Request):
         from claims.workflow.auditor import verify_log
