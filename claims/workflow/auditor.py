@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from claims.audit.bundle import BundleWritten, bundle_batch
 from claims.audit.rerun import RerunReport, rerun, snapshot_of_batch
 from claims.engine.reasons import Reason
-from claims.workflow.access import access_records, access_rows
+from claims.workflow.access import access_count, access_records, access_rows
 from claims.workflow.audit_log import Break, Head, verify_with_head
 from claims.workflow.batches import get_batch, policy_of
 from claims.workflow.users import require
@@ -65,5 +65,5 @@ def auditor_bundle(session: Session, batch_id: int, out: Path, user: str) -> Bun
 
 def access_list(session: Session, user: str, member_id: str | None, newest: int = 500) -> tuple[int, list[tuple]]:
     """``claims audit access``: who viewed whose personal data, the newest ``newest`` first; and how many in all."""
-    records = access_records(session, user, member_id or None)
-    return len(records), access_rows(records[::-1][:newest])
+    records = access_records(session, user, member_id or None, newest)
+    return access_count(session, member_id or None), access_rows(records)

@@ -275,3 +275,21 @@ def test_a_differences_reason_code_is_shown_in_words():
     shown = _in_words("0.00 CAP_REACHED")
     assert shown.startswith("0.00（") and "CAP_REACHED" not in shown and re.search(r"[\u4e00-\u9fff]", shown)
     assert _in_words("12.00") == "12.00" and _in_words("（无）") == "（无）"
+
+
+def test_the_access_list_shows_the_newest_first_and_counts_them_all(store):
+    from datetime import datetime, timedelta
+
+    from claims.workflow.access import record_access
+    from claims.workflow.auditor import access_list
+    from tests.store.helpers import add_users
+
+    add_users(store)
+    start = datetime(2026, 3, 2, 1, 0, 0)
+    with store.session() as s:
+        for minute, member in enumerate(("M1", "M2", "M3")):
+            record_access(s, REVIEWER, [member], "page.claim", "", start + timedelta(minutes=minute))
+    with store.session() as s:
+        total, rows = access_list(s, AUDITOR, None, newest=2)
+    assert total == 3 and [row[2] for row in rows] == ["M3", "M2"]
+    assert rows[0][0] == "2026-03-02 09:02:00"  # Beijing time
