@@ -355,3 +355,15 @@ class BankTransfer(Base):
     exported_at: Mapped[datetime] = mapped_column(DateTime)
     reconciled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reconciled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class LookupAttempt(Base):
+    """One try at the member lookup (/lookup), kept 15 minutes for its rate limit: the client's address and
+    the ID number typed are stored only as SHA-256, never in clear."""
+
+    __tablename__ = "lookup_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    client_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    matched: Mapped[bool] = mapped_column(Boolean)

@@ -7,7 +7,7 @@
 - CSRF: every POST/PUT/PATCH/DELETE must carry the token in the form field ``csrf_token`` or the header
   ``X-CSRF-Token``. For a logged-in user it is derived from the session token (an attacker who cannot read
   the HttpOnly cookie cannot compute it); for the login form it must equal the ``claims_login`` cookie
-  (double submit).
+  (double submit), and likewise for the member lookup (/lookup, public) the ``claims_lookup`` cookie.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from claims.workflow.users import roles_of
 
 SESSION_COOKIE = "claims_session"
 LOGIN_COOKIE = "claims_login"
-PUBLIC = ("/healthz", "/login", "/static/", "/favicon.ico")
+LOOKUP_COOKIE = "claims_lookup"
+PUBLIC = ("/healthz", "/login", "/lookup", "/static/", "/favicon.ico")
+# forms anyone may post without a session: CSRF by double submit (the form's token must equal this cookie)
+DOUBLE_SUBMIT = {"/login": LOGIN_COOKIE, "/lookup": LOOKUP_COOKIE}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_FORM_BYTES = 1 << 20
 
@@ -84,11 +87,11 @@ class Guard:
             return await response(scope, receive, send_with_headers)
         if scope["method"] not in SAFE_METHODS:
             body, given = await self._csrf_given(scope, receive)
-            expected = request.cookies.get(LOGIN_COOKIE) if path == "/login" else state["csrf"]
+            expected = request.cookies.get(DOUBLE_SUBMIT[path]) if path in DOUBLE_SUBMIT else state["csrf"]
             if not expected or not given or not hmac.compare_digest(expected, given):
                 response = HTMLResponse(_REFUSED, status_code=403)
                 return await response(scope, receive, send_with_headers)
-            receive = _replay(body)
+            receive = _replay(body, receive)
         await self.app(scope, receive, send_with_headers)
 
     def _who(self, token: str) -> tuple[str | None, frozenset[str], str | None]:
@@ -120,13 +123,15 @@ class Guard:
         return body, value if isinstance(value, str) else None
 
 
-def _replay(body: bytes):
+def _replay(body: bytes, then=None):
+    """A ``receive`` that gives the body already read, then waits on the real one (``then``): a response
+    streaming a file listens for the client's disconnect meanwhile, and must not be told of one at once."""
     sent = False
 
     async def receive():
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await then() if then is not None else {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from claims.store.models import AccessRecord
@@ -25,6 +25,7 @@ WHAT = {
     "export.bank": "导出银行转账文件",
     "export.letters": "导出补助通知书",
     "audit.bundle": "导出复算包（含会员资料）",
+    "lookup": "会员本人网上查询自己的申请",
 }
 
 
@@ -39,12 +40,23 @@ def record_access(session: Session, user: str, member_ids: Iterable[str], what: 
     return len(rows)
 
 
-def access_records(session: Session, user: str, member_id: str | None = None) -> list[AccessRecord]:
+def access_records(session: Session, user: str, member_id: str | None = None,
+                   newest: int | None = None) -> list[AccessRecord]:
+    """Oldest first; ``newest``: only that many of the latest, newest first."""
     require(session, user, "audit_access")
     query = select(AccessRecord).order_by(AccessRecord.at, AccessRecord.id)
+    if newest is not None:
+        query = select(AccessRecord).order_by(AccessRecord.at.desc(), AccessRecord.id.desc()).limit(newest)
     if member_id:
         query = query.where(AccessRecord.member_id == member_id)
     return list(session.scalars(query))
+
+
+def access_count(session: Session, member_id: str | None = None) -> int:
+    query = select(func.count()).select_from(AccessRecord)
+    if member_id:
+        query = query.where(AccessRecord.member_id == member_id)
+    return session.scalar(query)
 
 
 def access_rows(records: list[AccessRecord]) -> list[tuple[str, ...]]:

@@ -73,9 +73,17 @@ def claim_explanation(session: Session, user: str, claim_id: str, what: str = "e
         raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
     record_access(session, user, [claim.member_id], what, f"申请 {claim_id}")
     member = session.get(MemberRow, claim.member_id)
+    return "\n".join([f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}",
+                      *explanation_lines(session, claim)])
+
+
+def explanation_lines(session: Session, claim: ClaimRow) -> list[str]:
+    """A claim's current lines in words: each benefit's amount, then how it was computed. The caller checks who
+    may read it and records the view."""
+    claim_id = claim.claim_id
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))
-    out = [f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}"]
+    out = []
     pending = session.scalar(select(Batch.id).where(Batch.kind == "correction", Batch.state == "pending",
                                                     Batch.id.in_(select(ResultLineRow.batch_id).where(
                                                         ResultLineRow.claim_id == claim_id))).limit(1))
@@ -96,7 +104,7 @@ def claim_explanation(session: Session, user: str, claim_id: str, what: str = "e
         reason = f"（{Reason(line.reason).text}）" if line.reason else ""
         out.append(f"● {title}：{_yuan(line.amount_fen)} 元{reason}  [批次 {line.batch_id}]")
         out.append("  " + cn_dates_in("".join(stored_step_text(step) for step in explanation["steps"])))
-    return "\n".join(out)
+    return out
 
 
 KINDS = {"top_up": "补发", "recovery": "追回", "revise": "按新金额发放"}
