@@ -1,8 +1,8 @@
 """The service center's settings file (YAML): rules that are the center's choice, not the policy's.
 
 Found at ``--settings FILE``, else ``$CLAIMS_SETTINGS``, else ``claims-settings.yaml`` in the working folder.
-Sections used today: ``auto_approve`` (the rule of ``claims batch auto-approve``) and ``sms`` (the
-signature of member SMS). ``examples/claims-settings.yaml`` is a documented example.
+Sections used today: ``auto_approve`` (the rule of ``claims batch auto-approve``), ``sms`` (the
+signature of member SMS) and ``review`` (the 会审 threshold of every approval, CLI and web alike). ``examples/claims-settings.yaml`` is a documented example.
 """
 
 from __future__ import annotations
@@ -92,3 +92,26 @@ def sms_signature(given: str | Path | None, fallback: str) -> str:
     _, data = read_settings(given)
     sms = data.get("sms") if isinstance(data.get("sms"), dict) else {}
     return str(sms.get("signature") or fallback)
+
+
+def second_review_above(given: str | Path | None = None) -> tuple[Decimal | None, str]:
+    """The 会审 threshold: a claim whose total is above ``review.second_reviewer_above`` needs two different
+    reviewers' approvals (the first records 会审待复核, the second completes it). ``(None, file)``: no
+    threshold set. Read at every decision, so a change of the file takes effect at once; a bad value refuses
+    the decision with the file named (never a silent default)."""
+    from claims.workflow.errors import Refusal
+
+    try:
+        path, data = read_settings(given)
+    except ProblemsFound as found:
+        problem = found.problems[0]
+        raise Refusal(problem.code, f"设置文件 {problem.file} 有误：{problem.message}") from None
+    section = data.get("review")
+    value = section.get("second_reviewer_above") if isinstance(section, dict) else None
+    if value is None or value == "":
+        return None, str(path)
+    amount = parse_decimal(str(value))
+    if amount is None or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise Refusal("SETTINGS_BAD_THRESHOLD", f"设置文件 {path} 的 review.second_reviewer_above（会审金额）应为不小于 0、"
+                      "到分的金额，如 50000.00")
+    return amount.quantize(Decimal("0.01")), str(path)

@@ -85,7 +85,18 @@ def claim_explanation(session: Session, user: str, claim_id: str, what: str = "e
         out.append(claim.decision_note)
     if not lines:
         out.append("尚未计算。")
+    for line in explained_lines(session, lines):
+        reason = f"（{line['reason']}）" if line["reason"] else ""
+        out.append(f"● {line['title']}：{line['amount']} 元{reason}  [批次 {line['batch_id']}]")
+        out.append("  " + line["text"])
+    return "\n".join(out)
+
+
+def explained_lines(session: Session, lines: list[ResultLineRow]) -> list[dict]:
+    """Each result line as read: item／benefit, amount in yuan, reason in words, the plain explanation (with
+    the caps remaining after it), and the batch that calculated it."""
     names: dict[int, tuple] = {}
+    out = []
     for line in lines:
         if line.batch_id not in names:
             names[line.batch_id] = _names(get_batch(session, line.batch_id))
@@ -93,10 +104,10 @@ def claim_explanation(session: Session, user: str, claim_id: str, what: str = "e
         explanation = json.loads(line.explanation_json)
         title = (f"{items.get(line.item, line.item)}／{benefits.get((line.item, line.benefit), line.benefit)}"
                  if line.item else "整件申请")
-        reason = f"（{Reason(line.reason).text}）" if line.reason else ""
-        out.append(f"● {title}：{_yuan(line.amount_fen)} 元{reason}  [批次 {line.batch_id}]")
-        out.append("  " + cn_dates_in("".join(stored_step_text(step) for step in explanation["steps"])))
-    return "\n".join(out)
+        out.append({"title": title, "amount": _yuan(line.amount_fen), "amount_fen": line.amount_fen,
+                    "reason": Reason(line.reason).text if line.reason else "", "batch_id": line.batch_id,
+                    "text": cn_dates_in("".join(stored_step_text(step) for step in explanation["steps"]))})
+    return out
 
 
 KINDS = {"top_up": "补发", "recovery": "追回", "revise": "按新金额发放"}
