@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from claims.engine.reasons import Reason
 from claims.money import from_fen, to_fen
+from claims.settings import DEFAULT_FLAGS
 from claims.store.models import Batch, ClaimRow, ExportRecord, ImportRecord, MemberRow, ResultLineRow
 from claims.workflow.batches import get_batch
 from claims.workflow.decisions import state_name
@@ -39,7 +40,7 @@ def mask_name(name: str) -> str:
 @dataclass(frozen=True)
 class Filters:
     """What a queue shows: ``waiting`` only the claims still to decide (已计算, 会审待复核 included); lines
-    with any of ``reasons``; ``flagged``: any reason at all; the member's ``unit``; a total ≥ ``min_amount``;
+    with any of ``reasons``; ``flagged``: any of the settings' review flags (逾期、发票重复、封顶…); the member's ``unit``; a total ≥ ``min_amount``;
     ``sample`` percent of what matches, drawn with ``seed`` (same seed, same claims)."""
 
     waiting: bool = False
@@ -109,7 +110,7 @@ def _conditions(batch_id: int, filters: Filters) -> list:
         where.append(ClaimRow.state == "calculated")
     if filters.reasons or filters.flagged:
         line = and_(ResultLineRow.claim_id == ClaimRow.claim_id, ResultLineRow.current.is_(True),
-                    ResultLineRow.reason.in_(filters.reasons) if filters.reasons else ResultLineRow.reason != "")
+                    ResultLineRow.reason.in_(filters.reasons or DEFAULT_FLAGS))
         where.append(exists().where(line))
     if filters.unit:
         where.append(ClaimRow.member_id.in_(select(MemberRow.member_id).where(MemberRow.unit == filters.unit)))
