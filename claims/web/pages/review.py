@@ -125,6 +125,9 @@ def routes(site: Site) -> list[Route]:
             filters = _filters(request, waiting)
         except Refusal as refusal:
             return page(request, "message.html", 400, title="筛选条件有误", message=f"{refusal.message} [{refusal.code}]")
+        if filters.sample and filters.seed is None:  # the address names its seed: reloading draws the same claims
+            return RedirectResponse("?" + _query(request, seed=1 + secrets.randbelow(999_999), page=None),
+                                    status_code=303)
         found, refusal = await work(batch_queue, request.state.user, batch_id or 0, filters)
         if refusal is not None:
             return site.refused(request, refusal)
