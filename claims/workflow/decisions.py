@@ -38,10 +38,10 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
     if claim.state != "calculated":
         raise Refusal("CLAIM_STATE", f"申请 {claim_id} 的状态是“{STATE_NAMES[claim.state]}”，只有“已计算”的申请可以审核")
     if decision == "approve":
-        batch = session.get(Batch, claim.batch_id)
-        importer = session.get(ImportRecord, claim.import_id).imported_by
-        if user in (importer, batch.created_by):
-            raise Refusal("FOUR_EYES", f"{user} 导入了该申请或创建了批次 {batch.id}，不能审核通过（须由另一人审核）")
+        creator = session.scalar(select(Batch.created_by).where(Batch.id == claim.batch_id))
+        importer = session.scalar(select(ImportRecord.imported_by).where(ImportRecord.id == claim.import_id))
+        if user in (importer, creator):
+            raise Refusal("FOUR_EYES", f"{user} 导入了该申请或创建了批次 {claim.batch_id}，不能审核通过（须由另一人审核）")
     first_approver = claim.decided_by  # on a calculated claim: the first approval of a 会审
     if decision == "approve" and first_approver == user:
         raise Refusal("SECOND_REVIEWER", f"申请 {claim_id} 已由您第一次审核通过（会审待复核），须由另一位审核员复核通过")

@@ -265,7 +265,7 @@ def claim_detail(session: Session, user: str, claim_id: str) -> dict:
         history.append({"claim_id": other, "this": other == claim_id, "state": state_name(state, decided_by),
                         "discharged": discharged.isoformat(), "period": "、".join(map(str, periods)) or "—",
                         "amount": _yuan(paid)})
-    batch = session.get(Batch, claim.batch_id) if claim.batch_id else None
+    batch = get_batch(session, claim.batch_id) if claim.batch_id else None
     importer = session.get(ImportRecord, claim.import_id).imported_by
     four_eyes = ""
     if batch is not None and user == batch.created_by:

@@ -40,9 +40,18 @@ def batch_table(session: Session, user: str, period: int | None) -> str:
 
 def _names(batch: Batch) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """The Chinese names of the items and benefits of the policy a batch used."""
-    policy = policy_of(batch).policy
-    return ({i.code: i.name for i in policy.items},
-            {(i.code, b.code): b.name for i in policy.items for b in i.benefits})
+    return _policy_names(batch.policy_sha256, batch)
+
+
+_NAMES: dict[str, tuple] = {}  # policy sha256 → names: a policy text never changes, parsing it costs a page
+
+
+def _policy_names(sha256: str, batch: Batch) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    if sha256 not in _NAMES:
+        policy = policy_of(batch).policy
+        _NAMES[sha256] = ({i.code: i.name for i in policy.items},
+                          {(i.code, b.code): b.name for i in policy.items for b in i.benefits})
+    return _NAMES[sha256]
 
 
 def batch_summary(session: Session, user: str, batch_id: int) -> str:
