@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from claims.engine.reasons import Reason
 from claims.money import from_fen, to_fen
-from claims.settings import DEFAULT_FLAGS
+from claims.settings import DEFAULT_FLAGS, flag_name
 from claims.store.models import Batch, ClaimRow, ExportRecord, ImportRecord, MemberRow, ResultLineRow
 from claims.workflow.batches import get_batch
 from claims.workflow.decisions import state_name
@@ -74,7 +74,7 @@ class QueuePage:
     page: int
     pages: int
     seed: int | None
-    reasons: list[tuple[str, str]]  # (code, Chinese name) of the reasons found in the batch
+    reasons: list[tuple[str, str]]  # (code, Chinese name) of every reason a line can carry
     units: list[str]
     four_eyes: str = ""  # why this user may not approve this batch's claims ("" when they may)
     states: dict[str, int] = field(default_factory=dict)
@@ -143,23 +143,19 @@ def batch_queue(session: Session, user: str, batch_id: int, filters: Filters) ->
         page = min(max(filters.page, 1), pages)
         ids = list(session.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     rows = _rows(session, ids)
-    reasons = sorted(code for code in session.scalars(
-        select(ResultLineRow.reason).where(ResultLineRow.batch_id == batch_id, ResultLineRow.reason != "").distinct()))
-    units = sorted(session.scalars(select(MemberRow.unit).where(MemberRow.member_id.in_(
-        select(ClaimRow.member_id).where(ClaimRow.batch_id == batch_id))).distinct()))
+    # the choices come from the vocabulary and the member list, not from scanning the batch's lines
+    units = list(session.scalars(select(MemberRow.unit).distinct().order_by(MemberRow.unit)))
     states = {state_name(s, d): n for s, d, n in session.execute(
         select(ClaimRow.state, ClaimRow.decided_by.is_not(None), func.count()).where(ClaimRow.batch_id == batch_id)
         .group_by(ClaimRow.state, ClaimRow.decided_by.is_not(None)))}
     return QueuePage(batch_info(session, batch), rows, matched, shown, page, pages, seed,
-                     [(code, _reason_name(code)) for code in reasons], units,
+                     [(reason.value, flag_name(reason.value)) for reason in Reason], units,
                      four_eyes_reason(session, user, batch), states)
 
 
 def _reason_name(code: str) -> str:
-    try:
-        return Reason(code).text
-    except ValueError:
-        return code
+    """The short name a reviewer scans a list by (the line's page has the full sentence)."""
+    return flag_name(code)
 
 
 def _rows(session: Session, ids: list[str]) -> list[QueueRow]:
@@ -246,13 +242,11 @@ def claim_detail(session: Session, user: str, claim_id: str) -> dict:
     from claims.policy.schema import EVENT_TYPE_NAMES
     from claims.settings import second_review_above
     from claims.workflow.access import masked_member
-    from claims.workflow.views import claim_explanation, explained_lines
+    from claims.workflow.views import claim_explained
 
-    text = claim_explanation(session, user, claim_id, "page.claim")  # refuses unknown claims and other roles
+    text, lines = claim_explained(session, user, claim_id, "page.claim")  # refuses unknown claims and other roles
     me = require(session, user, "read")
     claim = session.get(ClaimRow, claim_id)
-    lines = explained_lines(session, list(session.scalars(select(ResultLineRow).where(
-        ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position))))
     amount_fen = sum(line["amount_fen"] for line in lines)
     history = []
     for other, state, decided_by, discharged in session.execute(

@@ -76,6 +76,11 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
 
 def claim_explanation(session: Session, user: str, claim_id: str, what: str = "explain") -> str:
     """A claim's explanation (it names the member and their diagnoses: the view is recorded)."""
+    return claim_explained(session, user, claim_id, what)[0]
+
+
+def claim_explained(session: Session, user: str, claim_id: str, what: str = "explain") -> tuple[str, list[dict]]:
+    """The explanation's text and its lines as values (``explained_lines``); the view is recorded."""
     require(session, user, "read")
     claim = session.get(ClaimRow, claim_id)
     if claim is None:
@@ -94,11 +99,12 @@ def claim_explanation(session: Session, user: str, claim_id: str, what: str = "e
         out.append(claim.decision_note)
     if not lines:
         out.append("尚未计算。")
-    for line in explained_lines(session, lines):
+    explained = explained_lines(session, lines)
+    for line in explained:
         reason = f"（{line['reason']}）" if line["reason"] else ""
         out.append(f"● {line['title']}：{line['amount']} 元{reason}  [批次 {line['batch_id']}]")
         out.append("  " + line["text"])
-    return "\n".join(out)
+    return "\n".join(out), explained
 
 
 def explained_lines(session: Session, lines: list[ResultLineRow]) -> list[dict]:
