@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -30,6 +31,12 @@ class Job:
     batch_id: int | None = None
     refusal: Refusal | None = None
     failed: bool = False
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    @property
+    def seconds(self) -> int:
+        return int((self.finished or time.monotonic()) - self.started)
 
     @property
     def running(self) -> bool:
@@ -198,3 +205,5 @@ def _run(site: Site, job: Job, period: int, claim_ids: list[str]) -> None:
     except Exception:  # a traceback is for the server's log, never the page
         logging.getLogger("claims.web").exception("batch calculation failed")
         job.failed = True
+    finally:
+        job.finished = time.monotonic()
