@@ -121,6 +121,9 @@ def test_a_sample_is_its_percentage_of_the_matches_and_the_same_for_the_same_see
     unseeded = web.get(f"/batches/{period}/queue?sample=5")
     seed = re.search(r'id="seed">(\d+)<', unseeded.text).group(1)  # the page shows the seed it drew with
     assert _listed(web.get(f"/batches/{period}/queue?sample=5&seed={seed}").text) == _listed(unseeded.text)
+    for bad in ("五", "0", "101"):
+        refused = web.get(f"/batches/{period}/queue?sample={bad}")
+        assert refused.status_code == 400 and "SAMPLE_PERCENT" in refused.text, bad
     large = _listed(web.get(f"/batches/{period}/queue?min=2000&sample=50&seed=9").text)
     matches = [c for c, t in _truth(store, period).items() if t[0] >= 200000]
     assert set(large) <= set(matches) and len(large) == min(50, math.ceil(len(matches) * 50 / 100))

@@ -62,8 +62,8 @@ def _filters(request: Request, waiting: bool):
         minimum = parse_decimal(q["min"])
         if minimum is None or minimum < 0:
             raise Refusal("AMOUNT_INVALID", f"“补助不低于”应为不小于 0 的金额（元），如 5000 或 5000.00，收到“{q['min'][:20]}”")
-    sample = _int(q.get("sample"), 0) if waiting else 0
-    if q.get("sample", "").strip() and sample is None:
+    sample = _int(q.get("sample")) if waiting else 0
+    if waiting and q.get("sample", "").strip() and (sample is None or not 0 < sample <= 100):
         raise Refusal("SAMPLE_PERCENT", "抽样比例应为 1 到 100 之间的整数（百分比）")
     return Filters(waiting=waiting, reasons=tuple(r for r in q.getlist("reason") if r), flagged=q.get("flagged") == "1",
                    unit=q.get("unit", "").strip(), min_amount=minimum, sample=sample or 0,
