@@ -88,7 +88,7 @@ def test_the_review_round_trip_in_a_real_browser(server):
         shoot(driver, "review-6-claim")
         driver.find_element(By.ID, "note").send_keys("材料齐全")
         click_and_wait(driver, driver.find_element(By.ID, "approve"))
-        assert "已通过" in text_of(driver, "done") and text_of(driver, "claim-state") == "已通过"
+        assert "您的决定（通过）已记录" in text_of(driver, "done") and text_of(driver, "claim-state") == "已通过"
         shoot(driver, "review-7-approved")
         _log_out(driver)
 

@@ -110,6 +110,8 @@ def routes(site: Site) -> list[Route]:
         job_id = secrets.token_urlsafe(12)
         job = Job(user, period)
         with JOBS_LOCK:
+            for old in [k for k, j in JOBS.items() if j.finished and time.monotonic() - j.finished > 3600]:
+                del JOBS[old]  # an hour after it ended the batch list says the rest
             JOBS[job_id] = job
         threading.Thread(target=_run, args=(site, job, period, claim_ids), daemon=True,
                          name=f"batch-{job_id}").start()
