@@ -99,6 +99,25 @@ def second_review_above(given: str | Path | None = None) -> tuple[Decimal | None
     reviewers' approvals (the first records 会审待复核, the second completes it). ``(None, file)``: no
     threshold set. Read at every decision, so a change of the file takes effect at once; a bad value refuses
     the decision with the file named (never a silent default)."""
+    path = settings_path(given)
+    try:
+        stamp = path.stat()
+    except OSError:
+        return None, str(path)
+    key = (str(path.resolve()), stamp.st_mtime_ns, stamp.st_size)
+    global _threshold_read
+    known = _threshold_read  # one read of a shared name: threads of the web server may replace it meanwhile
+    if known is not None and known[0] == key:  # a review import decides thousands of claims: parse once per change
+        return known[1]
+    value = _read_threshold(given)
+    _threshold_read = (key, value)
+    return value
+
+
+_threshold_read: tuple[tuple, tuple[Decimal | None, str]] | None = None
+
+
+def _read_threshold(given: str | Path | None) -> tuple[Decimal | None, str]:
     from claims.workflow.errors import Refusal
 
     try:
