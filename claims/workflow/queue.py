@@ -98,6 +98,12 @@ def four_eyes_reason(session: Session, user: str, batch: Batch) -> str:
     return ""
 
 
+def _amount_of():
+    return (select(func.coalesce(func.sum(ResultLineRow.amount_fen), 0))
+            .where(ResultLineRow.claim_id == ClaimRow.claim_id, ResultLineRow.current.is_(True))
+            .correlate(ClaimRow).scalar_subquery())
+
+
 def _conditions(batch_id: int, filters: Filters) -> list:
     where = [ClaimRow.batch_id == batch_id]
     if filters.waiting:
@@ -109,12 +115,9 @@ def _conditions(batch_id: int, filters: Filters) -> list:
     if filters.unit:
         where.append(ClaimRow.member_id.in_(select(MemberRow.member_id).where(MemberRow.unit == filters.unit)))
     if filters.min_amount is not None and filters.min_amount > 0:
-        # one grouped pass over the batch's lines (a sum per claim, correlated, costs a lookup per claim)
-        where.append(ClaimRow.claim_id.in_(
-            select(ResultLineRow.claim_id).where(
-                ResultLineRow.current.is_(True),
-                ResultLineRow.claim_id.in_(select(ClaimRow.claim_id).where(ClaimRow.batch_id == batch_id)))
-            .group_by(ResultLineRow.claim_id).having(func.sum(ResultLineRow.amount_fen) >= to_fen(filters.min_amount))))
+        # a sum per claim through the (claim_id, current) index: predictable on PostgreSQL even before it has
+        # statistics (a grouped pass over the batch's lines once took minutes on a fresh table)
+        where.append(_amount_of() >= to_fen(filters.min_amount))
     return where
 
 
