@@ -309,6 +309,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench-data")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--skip-large", action="store_true", help="skip the 1,000,000-claim run")
+    parser.add_argument("--web-load", action="store_true", help="also 50 reviewers on claims serve for 60 s "
+                                                                  "(PostgreSQL; benchmarks/web_load.py)")
     parser.add_argument("--only", action="append", help="run only these steps (calculate, pipeline, letters, intake, "
                                                         "large); may be given several times or comma-separated")
     args = parser.parse_args()
@@ -319,6 +321,9 @@ def main() -> None:
              ("letters", bench_letters, int(10_000 * scale)), ("intake", bench_intake, int(100_000 * scale))]
     if not args.skip_large:
         steps.append(("large", bench_stream, int(1_000_000 * scale)))
+    if args.web_load:
+        from benchmarks.web_load import bench_web_load
+        steps.append(("web_load", bench_web_load, int(20_000 * scale)))
     if args.only:
         chosen = {name for option in args.only for name in option.split(",")}
         steps = [step for step in steps if step[0] in chosen]

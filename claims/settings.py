@@ -1,8 +1,8 @@
 """The service center's settings file (YAML): rules that are the center's choice, not the policy's.
 
 Found at ``--settings FILE``, else ``$CLAIMS_SETTINGS``, else ``claims-settings.yaml`` in the working folder.
-Sections used today: ``auto_approve`` (the rule of ``claims batch auto-approve``) and ``sms`` (the
-signature of member SMS). ``examples/claims-settings.yaml`` is a documented example.
+Sections used today: ``auto_approve`` (the rule of ``claims batch auto-approve``), ``sms`` (the
+signature of member SMS) and ``review`` (the 会审 threshold of every approval, CLI and web alike). ``examples/claims-settings.yaml`` is a documented example.
 """
 
 from __future__ import annotations
@@ -92,3 +92,45 @@ def sms_signature(given: str | Path | None, fallback: str) -> str:
     _, data = read_settings(given)
     sms = data.get("sms") if isinstance(data.get("sms"), dict) else {}
     return str(sms.get("signature") or fallback)
+
+
+def second_review_above(given: str | Path | None = None) -> tuple[Decimal | None, str]:
+    """The 会审 threshold: a claim whose total is above ``review.second_reviewer_above`` needs two different
+    reviewers' approvals (the first records 会审待复核, the second completes it). ``(None, file)``: no
+    threshold set. Read at every decision, so a change of the file takes effect at once; a bad value refuses
+    the decision with the file named (never a silent default)."""
+    path = settings_path(given)
+    try:
+        stamp = path.stat()
+    except OSError:
+        return None, str(path)
+    key = (str(path.resolve()), stamp.st_mtime_ns, stamp.st_size)
+    global _threshold_read
+    known = _threshold_read  # one read of a shared name: threads of the web server may replace it meanwhile
+    if known is not None and known[0] == key:  # a review import decides thousands of claims: parse once per change
+        return known[1]
+    value = _read_threshold(given)
+    _threshold_read = (key, value)
+    return value
+
+
+_threshold_read: tuple[tuple, tuple[Decimal | None, str]] | None = None
+
+
+def _read_threshold(given: str | Path | None) -> tuple[Decimal | None, str]:
+    from claims.workflow.errors import Refusal
+
+    try:
+        path, data = read_settings(given)
+    except ProblemsFound as found:
+        problem = found.problems[0]
+        raise Refusal(problem.code, f"设置文件 {problem.file} 有误：{problem.message}") from None
+    section = data.get("review")
+    value = section.get("second_reviewer_above") if isinstance(section, dict) else None
+    if value is None or value == "":
+        return None, str(path)
+    amount = parse_decimal(str(value))
+    if amount is None or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise Refusal("SETTINGS_BAD_THRESHOLD", f"设置文件 {path} 的 review.second_reviewer_above（会审金额）应为不小于 0、"
+                      "到分的金额，如 50000.00")
+    return amount.quantize(Decimal("0.01")), str(path)

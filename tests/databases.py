@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,13 @@ def _as_owner(command: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *command] if owner else command
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A throw-away PostgreSQL cluster on 127.0.0.1; skipped, with the reason, where none is installed."""
+@contextmanager
+def postgres_cluster(max_connections: int = 50):
+    """A throw-away PostgreSQL cluster on 127.0.0.1 (as an unprivileged user when run as root); yields its
+    URL without a database name. Also used by benchmarks/web_load.py."""
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed here (no pg_ctl/initdb): PostgreSQL store tests skipped; "
-                    "CI installs the Debian package 'postgresql'")
+        raise LookupError("PostgreSQL is not installed here (no pg_ctl/initdb); Debian package 'postgresql'")
     owner = None
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         owner = "postgres" if subprocess.run(["id", "postgres"], capture_output=True).returncode == 0 else "nobody"
@@ -58,7 +59,7 @@ def postgres_server():
                               "-E", "UTF8", "--locale=C", "--no-sync"], owner), check=True, capture_output=True)
     subprocess.run(_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
                               f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-                              f"-c full_page_writes=off -c max_connections=50", "start"], owner),
+                              f"-c full_page_writes=off -c max_connections={max_connections}", "start"], owner),
                    check=True, capture_output=True)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     try:
@@ -67,6 +68,16 @@ def postgres_server():
         subprocess.run(_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], owner),
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL cluster on 127.0.0.1; skipped, with the reason, where none is installed."""
+    if _pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed here (no pg_ctl/initdb): PostgreSQL store tests skipped; "
+                    "CI installs the Debian package 'postgresql'")
+    with postgres_cluster() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -164,6 +164,8 @@ def claim_decide(ctx: click.Context, claim_id: str, decision: str | None, note: 
     """对一件已计算的申请作出决定：通过、退回或不予补助。
 
     已经审核表决定过的申请不能再决定；要改决定请用 claims claim correct 或重新计算。
+    补助超过设置文件（CLAIMS_SETTINGS 或当前文件夹的 claims-settings.yaml）中 review.second_reviewer_above
+    的申请须两位不同的审核员先后通过（会审）：第一位通过后为“会审待复核”。
 
     \b
     角色：审核员（reviewer）
@@ -174,8 +176,10 @@ def claim_decide(ctx: click.Context, claim_id: str, decision: str | None, note: 
     if decision is None:
         raise Refused("请选择 --approve、--return 或 --refuse 之一")
     with _work(ctx) as session:
-        decide(session, claim_id, decision, ctx.obj["user"], note)
-    click.echo(f"申请 {claim_id}：{DECISION_NAMES[decision]}")
+        claim = decide(session, claim_id, decision, ctx.obj["user"], note)
+        waiting = claim.state == "calculated"
+    click.echo(f"申请 {claim_id}：{DECISION_NAMES[decision]}"
+               + ("（会审待复核：须另一位审核员通过）" if waiting else ""))
 
 
 @claim.command("correct")

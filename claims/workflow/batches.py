@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from claims import ENGINE_VERSION
 from claims.engine import Claim, Enrollment, Ledger, Member
@@ -217,7 +217,8 @@ def batch_lines(session: Session, batch_id: int) -> list[ResultLineRow]:
 
 
 def get_batch(session: Session, batch_id: int) -> Batch:
-    batch = session.get(Batch, batch_id)
+    """The batch; its stored inputs and ledger (megabytes for a large batch) are read only if used."""
+    batch = session.get(Batch, batch_id, options=[defer(Batch.inputs_json), defer(Batch.ledger_before_json)])
     if batch is None:
         raise Refusal("BATCH_UNKNOWN", f"批次 {batch_id} 不存在")
     return batch

@@ -138,7 +138,7 @@ def after_lines_ended(session: Session, ended_claim: ClaimRow, keys: set[tuple[s
         if row.claim_id in changed and row.state == "approved" and row.claim_id not in out:
             values.update(state="calculated", decided_by=None, decision_note=note + "，请重新审核")
         elif row.claim_id in changed and row.state == "calculated":
-            values.update(decision_note=note)
+            values.update(decided_by=None, decision_note=note)  # a 会审's first approval lapses with the amount
         session.execute(update(ClaimRow).where(ClaimRow.claim_id == row.claim_id).values(**values)
                         .execution_options(synchronize_session=False))
     bump(session, keys)

@@ -40,9 +40,18 @@ def batch_table(session: Session, user: str, period: int | None) -> str:
 
 def _names(batch: Batch) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """The Chinese names of the items and benefits of the policy a batch used."""
-    policy = policy_of(batch).policy
-    return ({i.code: i.name for i in policy.items},
-            {(i.code, b.code): b.name for i in policy.items for b in i.benefits})
+    return _policy_names(batch.policy_sha256, batch)
+
+
+_NAMES: dict[str, tuple] = {}  # policy sha256 → names: a policy text never changes, parsing it costs a page
+
+
+def _policy_names(sha256: str, batch: Batch) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    if sha256 not in _NAMES:
+        policy = policy_of(batch).policy
+        _NAMES[sha256] = ({i.code: i.name for i in policy.items},
+                          {(i.code, b.code): b.name for i in policy.items for b in i.benefits})
+    return _NAMES[sha256]
 
 
 def batch_summary(session: Session, user: str, batch_id: int) -> str:
@@ -67,19 +76,29 @@ def batch_summary(session: Session, user: str, batch_id: int) -> str:
 
 def claim_explanation(session: Session, user: str, claim_id: str, what: str = "explain") -> str:
     """A claim's explanation (it names the member and their diagnoses: the view is recorded)."""
+    return claim_explained(session, user, claim_id, what)[0]
+
+
+def claim_explained(session: Session, user: str, claim_id: str, what: str = "explain") -> tuple[str, list[dict]]:
+    """The explanation's text and its lines as values (``explained_lines``); the view is recorded."""
     require(session, user, "read")
     claim = session.get(ClaimRow, claim_id)
     if claim is None:
         raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
     record_access(session, user, [claim.member_id], what, f"申请 {claim_id}")
     member = session.get(MemberRow, claim.member_id)
-    return "\n".join([f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}",
-                      *explanation_lines(session, claim)])
+    text, explained = explanation_parts(session, claim)
+    return "\n".join([f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}", *text]), explained
 
 
 def explanation_lines(session: Session, claim: ClaimRow) -> list[str]:
     """A claim's current lines in words: each benefit's amount, then how it was computed. The caller checks who
     may read it and records the view."""
+    return explanation_parts(session, claim)[0]
+
+
+def explanation_parts(session: Session, claim: ClaimRow) -> tuple[list[str], list[dict]]:
+    """(the explanation's lines of text, its result lines as values); no check, no record: the caller's."""
     claim_id = claim.claim_id
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))
@@ -93,7 +112,19 @@ def explanation_lines(session: Session, claim: ClaimRow) -> list[str]:
         out.append(claim.decision_note)
     if not lines:
         out.append("尚未计算。")
+    explained = explained_lines(session, lines)
+    for line in explained:
+        reason = f"（{line['reason']}）" if line["reason"] else ""
+        out.append(f"● {line['title']}：{line['amount']} 元{reason}  [批次 {line['batch_id']}]")
+        out.append("  " + line["text"])
+    return out, explained
+
+
+def explained_lines(session: Session, lines: list[ResultLineRow]) -> list[dict]:
+    """Each result line as read: item／benefit, amount in yuan, reason in words, the plain explanation (with
+    the caps remaining after it), and the batch that calculated it."""
     names: dict[int, tuple] = {}
+    out = []
     for line in lines:
         if line.batch_id not in names:
             names[line.batch_id] = _names(get_batch(session, line.batch_id))
@@ -101,9 +132,9 @@ def explanation_lines(session: Session, claim: ClaimRow) -> list[str]:
         explanation = json.loads(line.explanation_json)
         title = (f"{items.get(line.item, line.item)}／{benefits.get((line.item, line.benefit), line.benefit)}"
                  if line.item else "整件申请")
-        reason = f"（{Reason(line.reason).text}）" if line.reason else ""
-        out.append(f"● {title}：{_yuan(line.amount_fen)} 元{reason}  [批次 {line.batch_id}]")
-        out.append("  " + cn_dates_in("".join(stored_step_text(step) for step in explanation["steps"])))
+        out.append({"title": title, "amount": _yuan(line.amount_fen), "amount_fen": line.amount_fen,
+                    "reason": Reason(line.reason).text if line.reason else "", "batch_id": line.batch_id,
+                    "text": cn_dates_in("".join(stored_step_text(step) for step in explanation["steps"]))})
     return out
 
 
