@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 # One module per area of work; each exposes ``routes(site)``. Add a new area here.
 PAGES = (
     "claims.web.pages.home",
+    "claims.web.pages.imports",
 )
 
 
