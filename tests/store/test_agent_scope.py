@@ -177,7 +177,7 @@ def test_an_agents_settlement_list_takes_only_their_units_members_and_reverses_o
 
 def test_an_agent_sees_their_units_claims_with_amounts_and_never_another_units(units):
     with units.session() as s:
-        create_batch(s, policy("hangzhou"), 2025, CLERK, claim_ids=["A1", "A2", "A3", "A4"]).id
+        create_batch(s, policy("hangzhou"), 2025, CLERK, claim_ids=["A1", "A2", "A3", "A4"])
     with units.session() as s:
         for claim_id in ("A1", "A2", "A3"):
             decide(s, claim_id, "approve", REVIEWER)
