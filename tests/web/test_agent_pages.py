@@ -83,7 +83,7 @@ def test_gbk_csv_and_xlsx_uploads_are_read(web, store):
 
 def test_a_row_of_another_unit_is_shown_located_and_the_errors_workbook_is_the_uploaders_only(web, store):
     log_in(web, AGENT)
-    bad = members_csv(f"HZ009,钱多,110101199003071234,{OTHER},,,")  # file row 4
+    bad = members_csv(f"HZ009,钱多,110101199003071233,{OTHER},,,")  # file row 4
     page = upload(web, "members", "会员.csv", bad.encode("utf-8"))
     assert page.status_code == 422
     assert "第 4 行" in page.text and "AGENT_OTHER_UNIT" in page.text and OTHER in page.text
