@@ -181,3 +181,14 @@ def test_an_agent_sees_their_unit_and_cannot_open_another_units_claim(web):
         page = web.get(f"/claim?id={claim_id}")
         assert page.status_code == 403 and "ROLE_REFUSED" in page.text
         assert "张军" not in page.text and OTHER not in page.text and "王丽" not in page.text
+
+
+def test_a_file_that_is_not_a_table_gets_a_chinese_message_and_no_workbook(web):
+    log_in(web, AGENT)
+    page = upload(web, "claims", "申请.xlsx", b"PK\x03\x04 this is not a workbook")
+    assert page.status_code == 422 and "未导入任何一行" in page.text
+    assert "errors-download" not in page.text and "Traceback" not in page.text
+    empty = upload(web, "claims", "申请.csv", b"")
+    assert empty.status_code == 400 and "IMPORT_EMPTY_FILE" in empty.text
+    unknown = upload(web, "payouts", "申请.csv", b"a,b\n")
+    assert unknown.status_code == 400 and "IMPORT_KIND" in unknown.text
