@@ -8,6 +8,8 @@
   ``X-CSRF-Token``. For a logged-in user it is derived from the session token (an attacker who cannot read
   the HttpOnly cookie cannot compute it); for the login form it must equal the ``claims_login`` cookie
   (double submit).
+- Bodies are read whole for that check: at most 1 MiB, or 20 MiB for ``multipart/form-data`` (file uploads);
+  a larger body is answered 413 ``UPLOAD_TOO_LARGE`` in Chinese before anything is parsed.
 """
 
 from __future__ import annotations
