@@ -286,7 +286,10 @@ def _masked(field: str, value: str) -> str:
 def _conflict(kind: str, table: ParsedTable, parsed: Parsed, existing) -> Problem:
     record = parsed.record
     if kind == "claims":
-        what = f"申请编号“{record.claim_id}”已存在（状态：{existing.state}），内容与本次不同；已受理的申请只能用 claims claim correct 更正"
+        from claims.workflow.decisions import STATE_NAMES
+
+        state = STATE_NAMES.get(existing.state, existing.state)
+        what = f"申请编号“{record.claim_id}”已存在（状态：{state}），内容与本次不同；已受理的申请只能用 claims claim correct 更正"
         return Problem("IMPORT_CONFLICT", what, *table.where(parsed.row, "claim_id"))
     if kind == "members":
         stored = {k: str(v) for k, v in _member_columns(existing).items()}

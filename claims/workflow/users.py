@@ -220,5 +220,8 @@ def set_disabled(session: Session, acting: str, name: str, disabled: bool, now: 
 
 
 def list_users(session: Session, acting: str) -> list[User]:
-    require(session, acting, "list_users")
+    """Every user; an agent sees only themselves (who acts for other units is not theirs to know)."""
+    user = require(session, acting, "list_users")
+    if "agent" in roles_of(user):
+        return [user]
     return list(session.scalars(select(User).order_by(User.created_at, User.name)))

@@ -54,6 +54,8 @@ def test_the_unit_is_required_for_an_agent_refused_for_others_and_listed(agent):
     assert listed[0].split() == ["用户名", "角色", "单位", "状态", "最近登录"]
     row = next(line for line in listed if line.startswith(AGENT)).split()
     assert row[1:3] == ["基层工会代办员", UNIT]
+    own = claims(url, "users", "list", env=agent[2]).stdout.splitlines()  # an agent: themselves only
+    assert len(own) == 2 and own[1].startswith(AGENT) and "代办丁" not in "".join(own)
 
 
 def test_claims_import_by_an_agent_refuses_another_units_row_where_it_is(agent, tmp_path, store):
