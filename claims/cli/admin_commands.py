@@ -89,7 +89,7 @@ def users_add(ctx: click.Context, name: str, role: str, unit: str | None, passwo
     \b
     角色：管理员（admin）；新数据库的第一个用户除外
     文件：无
-    退出码：0 完成；1 拒绝（无权限、已存在）；2 输入无效（用户名或密码不合规、两次密码不一致）。"""
+    退出码：0 完成；1 拒绝（无权限、已存在）；2 输入无效（用户名或密码不合规、两次密码不一致、代办员缺单位或其他角色指定了单位）。"""
     from claims.workflow.units import unit_member_ids
     from claims.workflow.users import ROLES, add_user, check_name, check_unit, may_add
 
