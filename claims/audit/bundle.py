@@ -374,7 +374,8 @@ def bundle_batch(session: Session, batch_id: int, out: Path, user: str) -> Bundl
                 "explanation": json.loads(r.explanation_json)} for r in rows]
     meta = {"id": batch.id, "name": batch.name, "kind": batch.kind, "period": batch.period,
             "created_by": batch.created_by, "created_at": batch.created_at.isoformat(),
-            "claims": batch.claim_count, "lines": batch.line_count, "total": fmt(from_fen(batch.total_fen))}
+            "claims": batch.claim_count, "lines": batch.line_count, "total": fmt(from_fen(batch.total_fen)),
+            "policy_version": batch.policy_version_id}  # None: calculated with a named file, not a version
     entry, _ = recorded_entry(session, batch_id)
     recorded = snapshot.record
     if entry is not None and recorded is not None:

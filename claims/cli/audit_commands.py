@@ -171,7 +171,7 @@ def audit_checkpoint(ctx: click.Context, out: str | None) -> None:
     for line in describe(checkpoint):
         click.echo(line)
     if out:
-        Path(out).write_bytes(checkpoint_bytes(checkpoint))
+        _write_whole(out, checkpoint_bytes(checkpoint), "检查点")
         click.echo(f"检查点已写入 {out}；请与服务中心公钥一起保存在数据库之外")
 
 
@@ -197,8 +197,22 @@ def audit_public_key(out: str | None) -> None:
     click.echo(public_pem(public), nl=False)
     click.echo(f"指纹 {fingerprint(public)}")
     if out:
-        Path(out).write_text(public_pem(public), encoding="ascii")
+        _write_whole(out, public_pem(public).encode("ascii"), "公钥")
         click.echo(f"公钥已写入 {out}")
+
+
+def _write_whole(out: str, data: bytes, what: str) -> None:
+    """Written whole or not at all (an interrupted write never leaves half a file an auditor might keep);
+    a path that cannot be written is refused with a Chinese message (exit 2)."""
+    from exports.safety import atomic_output
+
+    try:
+        with atomic_output(out) as temporary:
+            temporary.write_bytes(data)
+    except OSError as error:
+        click.echo(f"[OUTPUT_UNWRITABLE] 无法写入{what}文件 {out}（{error.strerror or type(error).__name__}），"
+                   "请换一个可写的文件路径", err=True)
+        sys.exit(2)
 
 
 @main.command()

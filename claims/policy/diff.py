@@ -12,6 +12,7 @@ from claims.policy.schema import (
     EVENT_TYPE_NAMES,
     EXPENSE_FIELD_NAMES,
     GENDER_NAMES,
+    KIND_NAMES,
     BandedExpense,
     Eligibility,
     Item,
@@ -22,7 +23,6 @@ from claims.policy.schema import (
 
 Key = tuple
 Flat = dict[Key, tuple[str, str]]
-KIND_NAMES = {"banded_expense": "按费用分档补助", "per_diem": "按天补助", "lump_sum": "定额补助"}
 EXISTS = "存在"
 
 

@@ -28,6 +28,7 @@ EventType = Literal["inpatient", "outpatient_special"]
 ExpenseField = Literal["total_cost", "insurance_paid", "self_pay_in_scope", "self_pay_out_of_scope"]
 Gender = Literal["female", "male"]
 
+KIND_NAMES = {"banded_expense": "按费用分档补助", "per_diem": "按天补助", "lump_sum": "定额补助"}
 EVENT_TYPE_NAMES = {"inpatient": "住院", "outpatient_special": "规定病种门诊"}
 EXPENSE_FIELD_NAMES = {
     "total_cost": "医疗总费用",

@@ -9,6 +9,7 @@ from claims.policy.schema import (
     EVENT_TYPE_NAMES,
     EXPENSE_FIELD_NAMES,
     GENDER_NAMES,
+    KIND_NAMES,
     BandedExpense,
     Eligibility,
     Item,
@@ -16,8 +17,6 @@ from claims.policy.schema import (
     PerDiem,
     Policy,
 )
-
-KIND_NAMES = {"banded_expense": "按费用分档补助", "per_diem": "按天补助", "lump_sum": "定额补助"}
 
 
 def _money(dated: Dated) -> str:

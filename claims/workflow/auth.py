@@ -14,6 +14,7 @@ Every function takes ``now`` so tests inject the clock instead of waiting 15 min
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claims.store.models import LoginSession, User
+from claims.store.models import AuditEntry, LoginSession, User
 from claims.workflow import audit_log
 from claims.workflow.errors import Refusal
 
@@ -83,9 +84,38 @@ def _wrong() -> Refusal:
     return Refusal("LOGIN_FAILED", "用户名或密码不正确")
 
 
-def _locked(user: User) -> Refusal:
-    return Refusal("LOGIN_LOCKED", f"用户“{user.name}”连续 {MAX_FAILURES} 次密码错误，已锁定至 {beijing(user.locked_until)}，"
+def _locked(name: str, until: datetime) -> Refusal:
+    return Refusal("LOGIN_LOCKED", f"用户“{name}”连续 {MAX_FAILURES} 次密码错误，已锁定至 {beijing(until)}，"
                    "请稍后再试或请管理员重置密码")
+
+
+def _wrong_left(left: int) -> Refusal:
+    return Refusal("LOGIN_FAILED", f"用户名或密码不正确（再错 {left} 次将锁定 {LOCKOUT.seconds // 60} 分钟）")
+
+
+UNKNOWN_USER = "（未知用户）"
+
+
+def _unknown_name_state(session: Session, name: str, now: datetime) -> tuple[int, datetime | None]:
+    """(failures so far, locked until) of a name that is no user, replayed from the audit log's failed
+    logins of that name, so that an unknown name answers exactly as a real user would (counts down, then
+    locks): the answers must not tell which user names exist."""
+    recent = session.scalars(select(AuditEntry.details_json).where(
+        AuditEntry.action == "login.failed", AuditEntry.entity == "user", AuditEntry.entity_id == name[:80],
+        AuditEntry.user_name == UNKNOWN_USER).order_by(AuditEntry.seq.desc()).limit(4 * MAX_FAILURES))
+    times = sorted(datetime.fromisoformat(at) for at in (json.loads(d).get("at") for d in recent) if at)
+    failures, locked_until = 0, None
+    for at in times:
+        if at < now - 2 * LOCKOUT:
+            continue
+        if locked_until is not None and at >= locked_until:
+            failures, locked_until = 0, None
+        failures += 1
+        if failures >= MAX_FAILURES:
+            failures, locked_until = 0, at + LOCKOUT
+    if locked_until is not None and locked_until <= now:
+        failures, locked_until = 0, None
+    return failures, locked_until
 
 
 def check_password_of(session: Session, name: str, password: str, door: str, now: datetime | None = None) -> Refusal | None:
@@ -96,22 +126,30 @@ def check_password_of(session: Session, name: str, password: str, door: str, now
     if user is not None and user.locked_until is not None:
         if user.locked_until > now:
             audit_log.append(session, name, "login.refused", "user", name, {"door": door, "why": "locked"})
-            return _locked(user)
+            return _locked(name, user.locked_until)
         user.locked_until, user.failed_logins = None, 0
     if not _verify(user.password_hash if user else None, password):
         if user is None:
-            audit_log.append(session, "（未知用户）", "login.failed", "user", (name or "")[:80],
-                             {"door": door, "why": "unknown user"})
-            return _wrong()
+            if not name:
+                return _wrong()
+            failures, locked_until = _unknown_name_state(session, name, now)
+            if locked_until is not None:
+                audit_log.append(session, UNKNOWN_USER, "login.refused", "user", name[:80],
+                                 {"door": door, "why": "locked"})
+                return _locked(name, locked_until)
+            audit_log.append(session, UNKNOWN_USER, "login.failed", "user", name[:80],
+                             {"door": door, "why": "unknown user", "at": now.isoformat()})
+            if failures + 1 >= MAX_FAILURES:
+                return _locked(name, now + LOCKOUT)
+            return _wrong_left(MAX_FAILURES - failures - 1)
         user.failed_logins = (user.failed_logins or 0) + 1
         audit_log.append(session, name, "login.failed", "user", name, {"door": door, "failures": user.failed_logins})
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
             audit_log.append(session, name, "login.locked", "user", name,
                              {"door": door, "until": user.locked_until.isoformat()})
-            return _locked(user)
-        left = MAX_FAILURES - user.failed_logins
-        return Refusal("LOGIN_FAILED", f"用户名或密码不正确（再错 {left} 次将锁定 {LOCKOUT.seconds // 60} 分钟）")
+            return _locked(name, user.locked_until)
+        return _wrong_left(MAX_FAILURES - user.failed_logins)
     if user.disabled:
         audit_log.append(session, name, "login.refused", "user", name, {"door": door, "why": "disabled"})
         return Refusal("USER_DISABLED", f"用户“{name}”已停用，请联系管理员")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from claims.audit.bundle import BundleRefused, bundle_batch, read_bundle
 from claims.audit.rerun import rerun, snapshot_of_batch
 from claims.audit.whatif import simulate
 from claims.policy import parse_policy
+from claims.store.models import Batch
 from claims.workflow.batches import create_batch
 from claims.workflow.corrections import correct
 from claims.workflow.decisions import decide
@@ -70,6 +72,10 @@ def test_a_bundle_re_runs_without_the_database_and_a_tampered_one_is_refused(sto
     store.dispose()
     snapshot, manifest_sha = read_bundle(path)
     assert manifest_sha == written.manifest_sha256
+    with zipfile.ZipFile(path) as archive:  # the manifest names the approved policy version the batch used
+        listed = json.loads(archive.read("manifest.json"))["batch"]
+    with store.session() as s:
+        assert "policy_version" in listed and listed["policy_version"] == s.get(Batch, batch).policy_version_id
     assert rerun(snapshot).identical
     env = {**os.environ, "CLAIMS_DB": f"sqlite:///{tmp_path / 'no' / 'such.db'}"}
     done = subprocess.run([sys.executable, "-m", "claims.cli", "audit", "rerun", "--bundle", path], env=env,

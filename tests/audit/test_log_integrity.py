@@ -148,6 +148,14 @@ def test_a_forged_checkpoint_is_refused(logged, db_url, tmp_path):
     assert done.returncode == 1 and "[CHECKPOINT_SIGNATURE]" in done.stderr
 
 
+def test_a_checkpoint_or_key_that_cannot_be_written_is_a_located_refusal_and_leaves_nothing(logged, db_url, tmp_path):
+    for command in (["audit", "checkpoint"], ["audit", "public-key"]):
+        target = tmp_path / "no-such-folder" / "out.txt"
+        done = _cli(db_url, *command, "-o", target)
+        assert done.returncode == 2 and "[OUTPUT_UNWRITABLE]" in done.stderr and str(target) in done.stderr
+        assert "Traceback" not in done.stderr and not target.parent.exists()
+
+
 @pytest.mark.parametrize("content", [b"", b"not json", b"[1,2]", b'{"format": "claims-audit-checkpoint/1"}',
                                      b'{"format": "claims-audit-checkpoint/1", "count": "3", "head_seq": 1, '
                                      b'"head_hmac": "x", "key_id": "k", "at": "t", "signature": "s"}',

@@ -98,11 +98,31 @@ def test_a_wrong_password_is_refused_and_counted(store):
     assert _actions(store, CLERK)[-1] == "login.failed"
     with store.session() as s:  # an unknown user gets the same answer, and the attempt is logged too
         unknown = login(s, "没有这个人", PASSWORD, "web", T0)
-    assert unknown.refusal.message == "用户名或密码不正确"
+    assert unknown.refusal.message == outcome.refusal.message  # the same words as for a real user's first miss
     assert _actions(store, "没有这个人") == ["login.failed"]
     with store.session() as s:  # a success starts over
         assert login(s, CLERK, PASSWORD, "cli", T0).ok
         assert s.get(User, CLERK).failed_logins == 0
+
+
+def test_an_unknown_name_answers_exactly_as_a_real_user_so_names_cannot_be_probed(store):
+    """Five misses on a real user and on a name that is no user, at the same times: the same answers word for
+    word after the name (counting down, then locked for 15 minutes, then refused while locked, then free again)."""
+    add_users(store)
+    answers = {}
+    for name in (REVIEWER, "没有这个人"):
+        said = []
+        for minute in (0, 1, 2, 3, 4, 10, 20):
+            with store.session() as s:
+                outcome = login(s, name, f"错误的密码-{minute}-xx", "web", T0 + timedelta(minutes=minute))
+            said.append((outcome.refusal.code, outcome.refusal.message.replace(name, "某人")))
+        answers[name] = said
+    assert answers[REVIEWER] == answers["没有这个人"]
+    codes = [code for code, _ in answers[REVIEWER]]
+    # four misses count down; the fifth locks until 9:19; 9:10 is refused as locked; 9:20 is counted afresh
+    assert codes == ["LOGIN_FAILED"] * 4 + ["LOGIN_LOCKED", "LOGIN_LOCKED", "LOGIN_FAILED"]
+    assert [m for _, m in answers[REVIEWER]][:4] == [f"用户名或密码不正确（再错 {n} 次将锁定 15 分钟）" for n in (4, 3, 2, 1)]
+    assert "17:19" in answers[REVIEWER][4][1] and "17:19" in answers[REVIEWER][5][1]  # 9:04 + 15 min, Beijing time
 
 
 def test_five_failures_lock_for_15_minutes_at_every_door(store):
