@@ -1,7 +1,7 @@
 """``claims demo``: the whole service-center flow on examples/ into one folder, then where each file is.
 
-It goes the way a service center would: a fresh database, an administrator who adds four users (each
-with a fresh random password, printed at the end for trying ``claims login`` and ``claims serve``), each
+It goes the way a service center would: a fresh database, an administrator who adds four users and a
+base-union agent bound to one of the sample's units (each with a fresh random password, printed at the end for trying ``claims login`` and ``claims serve``), each
 user logging in before acting, the clerk publishing the policy and the reviewer approving it, the three
 files imported and a batch calculated without naming a file, the review workbook exported, filled in and
 imported back (approve, or refuse a claim refused as
@@ -28,6 +28,7 @@ from exports.commands import export_bank, export_letters, export_payouts
 
 PROJECT = Path(__file__).resolve().parent.parent
 ADMIN, CLERK, REVIEWER, FINANCE, AUDITOR = "管理员老陈", "经办员小王", "审核员李敏", "财务张会计", "审计员赵工"
+AGENT, AGENT_UNIT = "代办员小周", "杭州公交集团第三分公司工会"  # a base-union agent, bound to one of the sample's units
 WHOLE_CLAIM_REFUSALS = {"LATE_SUBMISSION": "超过申请截止日期", "DUPLICATE_INVOICE": "发票已报销过"}
 
 
@@ -46,16 +47,19 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
     policy_file = PROJECT / "policies" / "hangzhou.yaml"
     files: list[tuple[str, Path]] = [("数据库（SQLite）", database)]
     try:
-        passwords = {name: "demo-" + secrets.token_urlsafe(9) for name in (ADMIN, CLERK, REVIEWER, FINANCE, AUDITOR)}
+        passwords = {name: "demo-" + secrets.token_urlsafe(9)
+                     for name in (ADMIN, CLERK, REVIEWER, FINANCE, AUDITOR, AGENT)}
         with store.session() as s:
             add_user(s, None, ADMIN, "admin", passwords[ADMIN])  # a new database: the first user needs no login
         _log_in(store, ADMIN, passwords[ADMIN])
         with store.session() as s:
             for name, role in ((CLERK, "clerk"), (REVIEWER, "reviewer"), (FINANCE, "finance"), (AUDITOR, "auditor")):
                 add_user(s, ADMIN, name, role, passwords[name])
+            add_user(s, ADMIN, AGENT, "agent", passwords[AGENT], AGENT_UNIT)
         for name in (CLERK, REVIEWER, FINANCE):
             _log_in(store, name, passwords[name])
-        say(f"1. 新建数据库 {database}；管理员添加经办员、审核员、财务、审计四个用户，各自用密码登录后办理")
+        say(f"1. 新建数据库 {database}；管理员添加经办员、审核员、财务、审计四个用户，各自用密码登录后办理；"
+            f"另加基层工会代办员 {AGENT}（只能导入和查看“{AGENT_UNIT}”的名单和申请）")
         with store.session() as s:
             version = publish(s, policy_file, CLERK, "示例：2025 年度策略").id
         with store.session() as s:
@@ -101,7 +105,8 @@ def run_demo(out: Path, say: Callable[[str], None] = print, examples: Path | Non
     say("接着可以试：")
     say(f"  claims --db {url} login {AUDITOR}      （输入上面的密码）")
     say(f"  claims --db {url} explain 2025-0007")
-    say(f"  claims --db {url} serve                 （浏览器打开 http://127.0.0.1:8000/ 登录）")
+    say(f"  claims --db {url} serve                 （浏览器打开 http://127.0.0.1:8000/ 登录；"
+        f"代办员 {AGENT} 登录后在“导入”页上传本单位的文件，在“本单位申请”页看办理状态）")
     return files
 
 

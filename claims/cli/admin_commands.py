@@ -64,20 +64,24 @@ def read_secret(from_stdin: bool, prompt: str, confirm: bool) -> str:
 
 @main.group()
 def users() -> None:
-    """用户和角色：admin 管理员、clerk 经办员、reviewer 审核员、finance 财务、auditor 审计。
+    """用户和角色：admin 管理员、clerk 经办员、reviewer 审核员、finance 财务、auditor 审计、agent 基层工会代办员。
 
     管理员只管理用户和角色，不办理业务（不能导入、审核、导出）；业务角色不能兼任管理员。"""
 
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "clerk", "reviewer", "finance", "auditor"]),
-              help="admin 管理员；clerk 经办员；reviewer 审核员；finance 财务；auditor 审计。")
+@click.option("--role", required=True, type=click.Choice(["admin", "clerk", "reviewer", "finance", "auditor", "agent"]),
+              help="admin 管理员；clerk 经办员；reviewer 审核员；finance 财务；auditor 审计；agent 基层工会代办员（须同时用 --unit 指定单位）。")
+@click.option("--unit", default=None,
+              help="代办员所在的单位，与会员名单“单位”一列的写法完全一致；只用于 agent，其他角色不能指定。")
 @click.option("--password-stdin", is_flag=True,
               help="从标准输入读初始密码：第一行密码，第二行再输一次（脚本用）；不加则提示输入两次。")
 @click.pass_context
-def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+def users_add(ctx: click.Context, name: str, role: str, unit: str | None, password_stdin: bool) -> None:
     """添加用户（设初始密码，输入两次），或给已有用户再加一个角色。
+
+    基层工会代办员（agent）绑定一个单位（--unit），只能导入和查看本单位的名单和申请，不兼任其他角色。
 
     新数据库的第一个用户无需登录，且必须是管理员（--role admin）；之后只有登录的管理员可以添加。
     用户名不能为空、不能有空格或不可见字符，最长 64 个字符；密码至少 10 个字符，不能是或包含用户名。
@@ -85,17 +89,23 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
     \b
     角色：管理员（admin）；新数据库的第一个用户除外
     文件：无
-    退出码：0 完成；1 拒绝（无权限、已存在）；2 输入无效（用户名或密码不合规、两次密码不一致）。"""
-    from claims.workflow.users import ROLES, add_user, check_name, may_add
+    退出码：0 完成；1 拒绝（无权限、已存在）；2 输入无效（用户名或密码不合规、两次密码不一致、代办员缺单位或其他角色指定了单位）。"""
+    from claims.workflow.units import unit_member_ids
+    from claims.workflow.users import ROLES, add_user, check_name, check_unit, may_add
 
     with _work(ctx) as session:
         check_name(name)
+        unit = check_unit(role, unit)
         may_add(session, ctx.obj["user"], name, role)  # refused before a password is asked for
         existing = _exists(session, name)
         password = None if existing else read_secret(password_stdin, f"用户 {name} 的初始密码", True)
-        user = add_user(session, ctx.obj["user"], name, role, password)
+        user = add_user(session, ctx.obj["user"], name, role, password, unit)
         roles = "、".join(ROLES[r] for r in user.role.split(","))
-    click.echo(f"用户 {name} 的角色：{roles}")
+        no_members = unit is not None and not unit_member_ids(session, unit)
+    click.echo(f"用户 {name} 的角色：{roles}" + (f"，单位：{unit}" if unit else ""))
+    if no_members:
+        click.echo(f"注意：库中还没有单位“{unit}”的会员；请核对单位名称与会员名单“单位”一列的写法是否完全一致"
+                   "（新单位可由代办员先导入会员名单）", err=True)
 
 
 def _exists(session, name: str) -> bool:
@@ -175,7 +185,7 @@ def users_enable(ctx: click.Context, name: str) -> None:
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    """列出全部用户：角色、状态（启用、停用、锁定至何时）、最近登录。
+    """列出全部用户：角色、代办员的单位、状态（启用、停用、锁定至何时）、最近登录。
 
     \b
     角色：任何已登录的用户
@@ -195,8 +205,8 @@ def users_list(ctx: click.Context) -> None:
             else:
                 state = "启用"
             last = beijing(user.last_login_at) if user.last_login_at else "从未登录"
-            rows.append((user.name, role_names(user), state, last))
-    click.echo(aligned_table(("用户名", "角色", "状态", "最近登录"), rows))
+            rows.append((user.name, role_names(user), user.unit or "", state, last))
+    click.echo(aligned_table(("用户名", "角色", "单位", "状态", "最近登录"), rows))
 
 
 def _now():

@@ -30,7 +30,7 @@ def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | 
     非会员和医疗类别不在补助范围的行跳过并计数；医保冲销的结算在支付前撤回、支付后转为追回。
 
     \b
-    角色：经办员（clerk）
+    角色：经办员（clerk）；基层工会代办员（agent）只能导入本单位的行（其他单位的行逐行拒绝，整个文件不导入）
     文件：CSV（UTF-8 或 GBK）或 XLSX；参保名单可用 --policy 指定策略文件（默认用已批准的版本）
     退出码：0 完成；1 拒绝（无权限、状态不符等，已写明原因）；2 输入无效（文件或参数有误，逐条列出）。"""
     if kind == "settlements":
@@ -67,8 +67,13 @@ def import_command(ctx: click.Context, kind: str, file: str, policy_file: str | 
 
 def _import_settlements(ctx: click.Context, file: str, mapping_file: str | None, unmatched_out: str | None,
                         errors_out: str | None) -> None:
-    from claims.workflow.imports import write_errors_workbook
-    from claims.workflow.settlements import details, import_settlements, summary, write_unmatched
+    from claims.workflow.settlements import (
+        details,
+        import_settlements,
+        summary,
+        write_errors,
+        write_unmatched,
+    )
 
     with _work(ctx) as session:
         done = import_settlements(session, file, ctx.obj["user"], mapping_file)
@@ -77,12 +82,7 @@ def _import_settlements(ctx: click.Context, file: str, mapping_file: str | None,
     if done.problems:
         for problem in done.problems:
             click.echo(str(problem), err=True)
-        if errors_out and done.translated is not None:
-            from types import SimpleNamespace
-
-            # the settlement rows as the bureau sent them, each with its messages
-            done.result.table = SimpleNamespace(header=done.translated.header, raw_rows=done.translated.source_rows)
-            write_errors_workbook(done.result, errors_out)
+        if errors_out and write_errors(done, errors_out):
             click.echo(f"错误说明已写入 {errors_out}", err=True)
         click.echo(f"{file}：共 {len(done.problems)} 个问题，未导入任何一行。", err=True)
         sys.exit(2)

@@ -26,13 +26,14 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(64))  # comma-separated: clerk, reviewer, finance, auditor | admin
+    role: Mapped[str] = mapped_column(String(64))  # comma-separated: clerk, reviewer, finance, auditor | admin | agent
     created_at: Mapped[datetime] = mapped_column(DateTime)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)  # argon2id, never the password
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failures since the last success
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(200), nullable=True)  # an agent's unit (members.unit); else None
 
 
 class LoginSession(Base):

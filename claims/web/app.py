@@ -31,6 +31,7 @@ PAGES = (
     "claims.web.pages.finance",
     "claims.web.pages.audit",
     "claims.web.pages.lookup",
+    "claims.web.pages.imports",
 )
 
 

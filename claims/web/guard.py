@@ -8,6 +8,8 @@
   ``X-CSRF-Token``. For a logged-in user it is derived from the session token (an attacker who cannot read
   the HttpOnly cookie cannot compute it); for the login form it must equal the ``claims_login`` cookie
   (double submit), and likewise for the member lookup (/lookup, public) the ``claims_lookup`` cookie.
+- Bodies are read whole for that check: at most 1 MiB, or 20 MiB for ``multipart/form-data`` (file uploads);
+  a larger body is answered 413 ``UPLOAD_TOO_LARGE`` in Chinese before anything is parsed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ PUBLIC = ("/healthz", "/login", "/lookup", "/static/", "/favicon.ico")
 DOUBLE_SUBMIT = {"/login": LOGIN_COOKIE, "/lookup": LOOKUP_COOKIE}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_FORM_BYTES = 1 << 20
+MAX_UPLOAD_BYTES = 20 << 20  # multipart/form-data (file uploads: a unit's members or claims file)
 
 SECURITY_HEADERS = [
     (b"content-security-policy",
@@ -86,7 +89,11 @@ class Guard:
                 response.delete_cookie(SESSION_COOKIE, path="/")
             return await response(scope, receive, send_with_headers)
         if scope["method"] not in SAFE_METHODS:
-            body, given = await self._csrf_given(scope, receive)
+            limit = _body_limit(scope)
+            body, given = await self._csrf_given(scope, receive, limit)
+            if body is None:
+                response = HTMLResponse(_too_large(limit), status_code=413)
+                return await response(scope, receive, send_with_headers)
             expected = request.cookies.get(DOUBLE_SUBMIT[path]) if path in DOUBLE_SUBMIT else state["csrf"]
             if not expected or not given or not hmac.compare_digest(expected, given):
                 response = HTMLResponse(_REFUSED, status_code=403)
@@ -103,14 +110,18 @@ class Guard:
             except Refusal as refusal:
                 return None, frozenset(), refusal.code
 
-    async def _csrf_given(self, scope, receive) -> tuple[bytes, str | None]:
+    async def _csrf_given(self, scope, receive, limit: int) -> tuple[bytes | None, str | None]:
+        """(body, token given); body None when it is larger than ``limit`` (nothing more is read)."""
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return None, None
         chunks, size = [], 0
         while True:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_FORM_BYTES:
-                return b"", None
+            if size > limit:
+                return None, None
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
@@ -121,6 +132,19 @@ class Guard:
         form = await Request(scope, _replay(body)).form()
         value = form.get("csrf_token")
         return body, value if isinstance(value, str) else None
+
+
+def _body_limit(scope) -> int:
+    content_type = Headers(scope=scope).get("content-type", "")
+    return MAX_UPLOAD_BYTES if content_type.lower().startswith("multipart/form-data") else MAX_FORM_BYTES
+
+
+def _too_large(limit: int) -> str:
+    return ("""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>文件太大</title>
+<link rel="stylesheet" href="/static/app.css"></head><body><main class="card">
+<h1>文件太大</h1><p>提交的内容超过 """ + f"{limit >> 20}" + """ MB，未做任何处理。"""
+            """请把文件按批拆小后分别上传，或交由服务中心经办员导入。[UPLOAD_TOO_LARGE]</p>
+<p><a href="/">返回工作台</a></p></main></body></html>""")
 
 
 def _replay(body: bytes, then=None):

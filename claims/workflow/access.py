@@ -20,6 +20,7 @@ from claims.workflow.users import require
 WHAT = {
     "explain": "查看申请说明（claims explain）",
     "page.claim": "网页查看申请说明",
+    "page.unit": "代办员网页查看本单位申请状态",
     "review.export": "导出审核表",
     "export.payouts": "导出发放表",
     "export.bank": "导出银行转账文件",

@@ -29,6 +29,7 @@ from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
 from claims.workflow.ledger import end_lines, new_event
 from claims.workflow.policy_versions import check_named_file, loaded_of, version_in_force
+from claims.workflow.units import agent_unit, scope_problems, unit_member_ids
 from claims.workflow.users import require
 
 KIND_NAMES = {"members": "会员", "enrollments": "参保", "claims": "申请"}
@@ -88,8 +89,15 @@ def import_parsed(session: Session, kind: str, path: str | Path, table: ParsedTa
     result = ImportResult(kind, str(path))
     result.table, result.rows = table, len(table.raw_rows)
     problems = list(table.problems)
+    unit = agent_unit(session, user)
     if not any(p.line == 1 for p in problems):  # one pass: row problems do not hide checks across rows
-        problems += _cross_checks(session, kind, table, policy)
+        if unit is not None:  # an agent: rows outside their unit first, and nothing of other units said
+            problems += scope_problems(session, kind, table, unit)
+            scoped = {(p.line, p.column) for p in problems}
+            problems += [p for p in _cross_checks(session, kind, table, policy, unit)
+                         if (p.line, p.column) not in scoped]
+        else:
+            problems += _cross_checks(session, kind, table, policy)
     plan = _plan(session, kind, table, result, user) if not problems else []
     problems += result.problems
     result.problems = sorted(problems, key=lambda p: (p.line or 0))
@@ -115,10 +123,12 @@ def import_parsed(session: Session, kind: str, path: str | Path, table: ParsedTa
     return result
 
 
-def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Policy | None) -> list[Problem]:
+def _cross_checks(session: Session, kind: str, table: ParsedTable, policy: Policy | None,
+                  unit: str | None = None) -> list[Problem]:
+    """``unit``: an agent's; only that unit's members are known (another unit's are never hinted at)."""
     if kind == "members":
         return check_members(table)
-    known = set(session.scalars(select(MemberRow.member_id)))
+    known = set(session.scalars(select(MemberRow.member_id))) if unit is None else unit_member_ids(session, unit)
     if kind == "enrollments":
         return check_enrollments(table, policy if policy is not None else _approved_policies(session), known)
     return duplicated_claims(table) + check_claims(table, known)
@@ -276,7 +286,10 @@ def _masked(field: str, value: str) -> str:
 def _conflict(kind: str, table: ParsedTable, parsed: Parsed, existing) -> Problem:
     record = parsed.record
     if kind == "claims":
-        what = f"申请编号“{record.claim_id}”已存在（状态：{existing.state}），内容与本次不同；已受理的申请只能用 claims claim correct 更正"
+        from claims.workflow.decisions import STATE_NAMES
+
+        state = STATE_NAMES.get(existing.state, existing.state)
+        what = f"申请编号“{record.claim_id}”已存在（状态：{state}），内容与本次不同；已受理的申请只能用 claims claim correct 更正"
         return Problem("IMPORT_CONFLICT", what, *table.where(parsed.row, "claim_id"))
     if kind == "members":
         stored = {k: str(v) for k, v in _member_columns(existing).items()}

@@ -35,6 +35,7 @@ from claims.workflow import audit_log
 from claims.workflow.batches import _store, get_batch, policy_of
 from claims.workflow.imports import ImportResult, import_parsed
 from claims.workflow.ledger import bump, end_lines, keys_of_claims, lock, new_event
+from claims.workflow.units import agent_unit, owns_claim
 from claims.workflow.users import require
 
 BEFORE_PAYOUT = ("received", "calculated", "approved", "returned", "refused")
@@ -62,7 +63,11 @@ def import_settlements(session: Session, path: str | Path, user: str, mapping_fi
         table = read_table(path)
     except ProblemsFound as found:
         return SettlementImport(ImportResult("settlements", str(path), problems=found.problems))
-    by_certno = members_by_id_number(session.execute(select(MemberRow.id_number, MemberRow.member_id)))
+    unit = agent_unit(session, user)
+    members = select(MemberRow.id_number, MemberRow.member_id)
+    if unit is not None:  # an agent: another unit's members are not members here (skipped, never named)
+        members = members.where(MemberRow.unit == unit)
+    by_certno = members_by_id_number(session.execute(members))
     done = translate(table, mapping, by_certno)
     if done.problems:
         return SettlementImport(ImportResult("settlements", str(path), problems=done.problems), done)
@@ -72,7 +77,7 @@ def import_settlements(session: Session, path: str | Path, user: str, mapping_fi
     if result.problems:
         return out
     _record_settlements(session, done, parsed, result, out)
-    _apply_reversals(session, done, result, user, out)
+    _apply_reversals(session, done, result, user, out, unit)
     return out
 
 
@@ -93,7 +98,8 @@ def _record_settlements(session: Session, done: Translated, parsed, result: Impo
     session.flush()
 
 
-def _apply_reversals(session: Session, done: Translated, result: ImportResult, user: str, out: SettlementImport) -> None:
+def _apply_reversals(session: Session, done: Translated, result: ImportResult, user: str, out: SettlementImport,
+                     unit: str | None = None) -> None:
     seen: set[str] = set()
     for reversal in done.reversals:
         setl_id = reversal.setl_id
@@ -101,6 +107,8 @@ def _apply_reversals(session: Session, done: Translated, result: ImportResult, u
             continue
         seen.add(setl_id)
         claim = session.get(ClaimRow, setl_id)
+        if claim is not None and unit is not None and not owns_claim(session, unit, claim):
+            claim = None  # an agent reverses only their unit's claims; another's is as unknown as none
         if claim is None and setl_id in done.reversed_in_file:
             continue  # reversed in the file that brought it: never imported
         if claim is None:
@@ -198,6 +206,20 @@ def write_unmatched(done: Translated, out: str | Path) -> int:
             writer.writerow([s.row, s.reason, csv_text(s.setl_id), csv_text(s.certno),
                              *(csv_text("" if c is None else str(c)) for c in s.cells)])
     return len(done.skipped)
+
+
+def write_errors(done: SettlementImport, out: str | Path) -> bool:
+    """The errors workbook of a refused list: the settlement rows as the bureau sent them, each with its
+    messages (False when the file could not be read at all: nothing to write)."""
+    from types import SimpleNamespace
+
+    from claims.workflow.imports import write_errors_workbook
+
+    if done.translated is None:
+        return False
+    done.result.table = SimpleNamespace(header=done.translated.header, raw_rows=done.translated.source_rows)
+    write_errors_workbook(done.result, out)
+    return True
 
 
 def summary(done: SettlementImport) -> str:

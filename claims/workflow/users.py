@@ -6,6 +6,10 @@ see claims/workflow/auth.py); the functions here take an already authenticated u
 The administrator (``admin``) manages users and roles and holds no other role: an administrator may not
 import, decide, export or read members' data, and a user who holds a workflow role cannot be made an
 administrator. So nobody can mint a second identity to approve their own work without a second person.
+
+A base-union agent (``agent``, 基层工会代办员) is bound to one unit (``users.unit``, the members' 单位): they
+import their unit's files and see their unit's claims, nothing else; the role is never combined with another
+(claims/workflow/units.py holds the checks on the unit).
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ ROLES = {
     "finance": "财务（导出、标记已支付）",
     "auditor": "审计（只读、复算）",
     "admin": "管理员（管理用户和角色，不办理业务）",
+    "agent": "基层工会代办员（只导入和查看本单位的名单和申请）",
 }
 WORK_ROLES = {"clerk", "reviewer", "finance", "auditor"}
 
 # action → roles allowed
 PERMISSIONS = {
-    "import": {"clerk"},
+    "import": {"clerk", "agent"},  # an agent only for their own unit (claims/workflow/units.py)
     "calculate": {"clerk"},
     "correct": {"clerk"},
     "decide": {"reviewer"},
@@ -44,6 +49,7 @@ PERMISSIONS = {
     "read": set(WORK_ROLES),
     "audit": set(WORK_ROLES),
     "audit_access": {"auditor"},
+    "unit_status": {"agent"},
 }
 
 NAME_MAX = 64  # users.name is VARCHAR(64) on every database
@@ -119,16 +125,34 @@ def may_add(session: Session, acting: str | None, name: str, role: str) -> bool:
     return True
 
 
-def add_user(session: Session, acting: str | None, name: str, role: str, password: str | None = None) -> User:
+def check_unit(role: str, unit: str | None) -> str | None:
+    """An agent needs the unit they act for; no other role has one. Returns the unit as stored."""
+    if role != "agent":
+        if unit is not None:
+            raise InvalidInput("UNIT_NOT_FOR_ROLE", f"只有基层工会代办员（agent）绑定单位；角色 {_short(role)} 不能指定 --unit")
+        return None
+    unit = (unit or "").strip()
+    if not unit:
+        raise InvalidInput("UNIT_REQUIRED", "基层工会代办员必须绑定一个单位：claims users add 用户名 --role agent --unit 单位名称"
+                           "（与会员名单“单位”一列的写法完全一致）")
+    if len(unit) > 200:
+        raise InvalidInput("UNIT_TOO_LONG", f"单位名称有 {len(unit)} 个字符，最长 200 个")
+    return unit
+
+
+def add_user(session: Session, acting: str | None, name: str, role: str, password: str | None = None,
+             unit: str | None = None) -> User:
     """Add a user with an initial password, or give an existing user one more role.
 
     The very first user of a new database needs no login and must be the administrator; every later
-    change needs a logged-in administrator. The administrator role is never combined with another."""
+    change needs a logged-in administrator. The administrator role is never combined with another, nor the
+    agent role (an agent is bound to ``unit``)."""
     from claims.workflow.auth import hash_password
 
     check_name(name)
     if role not in ROLES:
         raise InvalidInput("ROLE_UNKNOWN", f"角色“{role}”不存在，可用：{'、'.join(ROLES)}")
+    unit = check_unit(role, unit)
     first = may_add(session, acting, name, role)
     user = session.get(User, name)
     if user is not None:
@@ -137,6 +161,8 @@ def add_user(session: Session, acting: str | None, name: str, role: str, passwor
             raise Refusal("USER_EXISTS", f"用户“{name}”已有角色 {_short(role)}")
         if role == "admin" or "admin" in held:
             raise Refusal("ADMIN_SEPARATE", f"管理员不能兼任业务角色：请为“{name}”另建一个用户")
+        if role == "agent" or "agent" in held:
+            raise Refusal("AGENT_SEPARATE", f"基层工会代办员只办理本单位的事，不兼任其他角色：请为“{name}”另建一个用户")
         user.role = ",".join(sorted(held | {role}))
         action = "user.role"
     else:
@@ -144,11 +170,12 @@ def add_user(session: Session, acting: str | None, name: str, role: str, passwor
             raise InvalidInput("PASSWORD_REQUIRED", f"新用户“{name}”需要初始密码")
         check_password(name, password)
         user = User(name=name, role=role, created_at=audit_log.now(), password_hash=hash_password(password),
-                    disabled=False, failed_logins=0)
+                    disabled=False, failed_logins=0, unit=unit)
         session.add(user)
         action = "user.add"
     session.flush()
-    audit_log.append(session, acting or name, action, "user", name, {"role": role, "roles": user.role},
+    audit_log.append(session, acting or name, action, "user", name,
+                     {"role": role, "roles": user.role, **({"unit": unit} if unit else {})},
                      "初始化数据库的第一个用户（管理员）" if first else "")
     return user
 
@@ -193,5 +220,8 @@ def set_disabled(session: Session, acting: str, name: str, disabled: bool, now: 
 
 
 def list_users(session: Session, acting: str) -> list[User]:
-    require(session, acting, "list_users")
+    """Every user; an agent sees only themselves (who acts for other units is not theirs to know)."""
+    user = require(session, acting, "list_users")
+    if "agent" in roles_of(user):
+        return [user]
     return list(session.scalars(select(User).order_by(User.created_at, User.name)))

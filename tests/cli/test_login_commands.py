@@ -143,7 +143,7 @@ def test_users_commands(db):
     assert claims(url, "--user", ADMIN, "users", "disable", "新审核").returncode == 0
     assert "LOGIN_INVALID" in claims(url, "--user", "新审核", "batch", "list").stderr
     listed = claims(url, "--user", ADMIN, "users", "list").stdout
-    assert listed.splitlines()[0].split() == ["用户名", "角色", "状态", "最近登录"]
+    assert listed.splitlines()[0].split() == ["用户名", "角色", "单位", "状态", "最近登录"]
     assert any(line.startswith("新审核") and "停用" in line for line in listed.splitlines())
     clerk = claims(url, "--user", CLERK, "users", "add", "x", "--role", "clerk", env=cli_login(url, CLERK))
     assert clerk.returncode == 1 and "ROLE_REFUSED" in clerk.stderr

@@ -50,7 +50,7 @@ def test_demo_prints_passwords_that_log_in(tmp_path):
     done = subprocess.run([sys.executable, "-m", "claims.cli", "demo", "-o", out], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     passwords = dict(re.findall(r"^  (\S+)  (demo-\S+)$", done.stdout, re.M))
-    assert set(passwords) == {"管理员老陈", "经办员小王", "审核员李敏", "财务张会计", "审计员赵工"}
+    assert set(passwords) == {"管理员老陈", "经办员小王", "审核员李敏", "财务张会计", "审计员赵工", "代办员小周"}
     env = {**os.environ, "CLAIMS_DB": f"sqlite:///{out / 'claims.db'}"}
     claims = [sys.executable, "-m", "claims.cli"]
     login = subprocess.run([*claims, "login", "审计员赵工", "--password-stdin"], input=passwords["审计员赵工"] + "\n",
@@ -60,3 +60,9 @@ def test_demo_prints_passwords_that_log_in(tmp_path):
     assert explained.returncode == 0 and "2025-0007" in explained.stdout
     access = subprocess.run([*claims, "audit", "access"], capture_output=True, text=True, env=env).stdout
     assert "审计员赵工" in access and "导出发放表" in access
+    # the base-union agent logs in too, bound to one of the sample's units
+    agent = subprocess.run([*claims, "login", "代办员小周", "--password-stdin"], input=passwords["代办员小周"] + "\n",
+                           capture_output=True, text=True, env=env)
+    assert agent.returncode == 0, agent.stderr
+    listed = subprocess.run([*claims, "--user", "代办员小周", "users", "list"], capture_output=True, text=True, env=env)
+    assert any(line.startswith("代办员小周") and "杭州公交集团第三分公司工会" in line for line in listed.stdout.splitlines())
