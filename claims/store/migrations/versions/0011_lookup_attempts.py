@@ -1,13 +1,13 @@
 """members look up their own claims (/lookup): every try, for the rate limit that holds across workers
 
 Revision ID: 0011
-Revises: 0004
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
