@@ -19,7 +19,7 @@ from claims.store.models import AuditEntry, ClaimRow
 from claims.store.records import claim_of
 from claims.store.snapshot import claim_json, inputs_from
 from claims.workflow import audit_log, digests
-from claims.workflow.batches import batch_lines, get_batch
+from claims.workflow.batches import get_batch, line_figures
 from claims.workflow.users import require
 
 Key = tuple[str, str, str]  # claim, item, benefit
@@ -86,7 +86,7 @@ class RerunReport:
 def snapshot_of_batch(session: Session, batch_id: int, user: str) -> Snapshot:
     require(session, user, "audit")
     batch = get_batch(session, batch_id)
-    rows = batch_lines(session, batch_id)
+    rows = line_figures(session, batch_id)
     lines = [StoredLine(r.claim_id, r.item, r.benefit, from_fen(r.amount_fen), r.reason) for r in rows]
     inputs = json.loads(batch.inputs_json)
     entry, findings = recorded_entry(session, batch_id)
@@ -95,7 +95,7 @@ def snapshot_of_batch(session: Session, batch_id: int, user: str) -> Snapshot:
     from claims.workflow.ledger import ledger_before_problems
 
     # the ledger before against the lines live when the batch was calculated (issue 10, case 1)
-    findings += [("LEDGER_BEFORE_MISMATCH", f"计算时的台账不完整：{p}") for p in ledger_before_problems(session, batch)]
+    findings += [("LEDGER_BEFORE_MISMATCH", f"计算时的台账不完整：{p}") for p in ledger_before_problems(session, batch, inputs)]
     return Snapshot(batch.id, batch.policy_name, batch.policy_text, batch.policy_sha256, batch.engine_version,
                     inputs, json.loads(batch.ledger_before_json), lines,
                     record=_record_in(entry), stored_total_fen=batch.total_fen, stored_claims=batch.claim_count,

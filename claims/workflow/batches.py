@@ -17,6 +17,7 @@ from claims.engine.periods import period_end, period_of, period_start
 from claims.intake.checks import enrollment_problems
 from claims.money import to_fen
 from claims.policy import LoadedPolicy, parse_policy
+from claims.store.bulk import insert_rows
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
 from claims.store.records import claim_of, enrollment_of, member_of
 from claims.store.snapshot import inputs_json
@@ -29,9 +30,9 @@ from claims.workflow.users import require
 SETTLED = ("approved", "paid")
 
 
-def settled_ledger(session: Session, exclude: Iterable[str] = ()) -> Ledger:
+def settled_ledger(session: Session, exclude: Iterable[str] = (), members: Iterable[str] | None = None) -> Ledger:
     """The ledger of every *live* line (kept under its old name for callers): see ``ledger.live_ledger``."""
-    return live_ledger(session, exclude)
+    return live_ledger(session, exclude, members)
 
 
 @dataclass(frozen=True)
@@ -186,10 +187,9 @@ def _store(session: Session, kind: str, loaded: LoadedPolicy, period: int, user:
 
 
 def insert_lines(session: Session, rows: list[dict]) -> None:
-    """Core executemany on the table (the ORM's bulk path spends more on each row than the database does)."""
-    connection = session.connection()
-    for start in range(0, len(rows), 10000):
-        connection.execute(ResultLineRow.__table__.insert(), rows[start:start + 10000])
+    """Core executemany on the table, COPY on PostgreSQL (the ORM's bulk path spends more on each row than the
+    database does)."""
+    insert_rows(session, ResultLineRow.__table__, rows)
 
 
 def line_row(batch_id: int, position: int, line, claim_version: int) -> dict:
@@ -214,6 +214,13 @@ def policy_of(batch: Batch) -> LoadedPolicy:
 def batch_lines(session: Session, batch_id: int) -> list[ResultLineRow]:
     return list(session.scalars(select(ResultLineRow).where(ResultLineRow.batch_id == batch_id)
                                 .order_by(ResultLineRow.position)))
+
+
+def line_figures(session: Session, batch_id: int) -> list:
+    """A batch's lines in order, without their explanations: what a re-run compares."""
+    return list(session.execute(select(ResultLineRow.claim_id, ResultLineRow.item, ResultLineRow.benefit,
+                                       ResultLineRow.amount_fen, ResultLineRow.reason, ResultLineRow.current)
+                                .where(ResultLineRow.batch_id == batch_id).order_by(ResultLineRow.position)))
 
 
 def get_batch(session: Session, batch_id: int) -> Batch:

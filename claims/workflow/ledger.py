@@ -319,11 +319,12 @@ def _check_ledgers_before(session: Session, period: int | None) -> list[Violatio
     return found
 
 
-def ledger_before_problems(session: Session, batch: Batch) -> list[str]:
-    """How the batch's stored ledger-before differs from the lines live at its moment (empty: it agrees)."""
+def ledger_before_problems(session: Session, batch: Batch, inputs: dict | None = None) -> list[str]:
+    """How the batch's stored ledger-before differs from the lines live at its moment (empty: it agrees).
+    ``inputs``: the batch's snapshot already parsed, if the caller has it."""
     if not batch.ledger_event:
         return []
-    inputs = json.loads(batch.inputs_json)
+    inputs = json.loads(batch.inputs_json) if inputs is None else inputs
     claims = [c["claim_id"] for c in inputs["claims"]]
     members = {c["member_id"] for c in inputs["claims"]}
     stored = counts_json(Ledger.from_json(json.loads(batch.ledger_before_json)), members)
