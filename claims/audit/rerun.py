@@ -139,7 +139,7 @@ def changed_input_rows(session: Session, batch, inputs: dict, rows: list) -> lis
     found = []
     ids = sorted(current_here & set(snapshot))
     for start in range(0, len(ids), 5000):
-        for row in session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(ids[start:start + 5000]))):
+        for row in session.execute(select(*ClaimRow.__table__.c).where(ClaimRow.claim_id.in_(ids[start:start + 5000]))):
             if batch.kind == "regular" and row.batch_id != batch_id:
                 continue  # returned and resubmitted since: a later batch calculates its new version
             now_json = claim_json(claim_of(row))
@@ -223,7 +223,9 @@ def rerun(snapshot: Snapshot) -> RerunReport:
     report.policy_intact = actual_sha == snapshot.policy_sha256
     policy = parse_policy(snapshot.policy_text, snapshot.policy_name).policy
     members, enrollments, claims = inputs_from(snapshot.inputs)
-    result = calculate(policy, members, enrollments, claims, Ledger.from_json(snapshot.ledger_before))
+    # amounts and reasons are compared, not explanations: none is built (the same lines otherwise, a property test
+    # in tests/engine/test_properties.py shows)
+    result = calculate(policy, members, enrollments, claims, Ledger.from_json(snapshot.ledger_before), explain=False)
     stored = {(line.claim_id, line.item, line.benefit): line for line in snapshot.lines}
     recomputed = {(line.claim_id, line.item, line.benefit): line for line in result.lines}
     report.claims = len({line.claim_id for line in snapshot.lines})

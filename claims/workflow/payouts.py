@@ -27,8 +27,9 @@ from claims.store.models import (
     ResultLineRow,
 )
 from claims.workflow import audit_log
-from claims.workflow.batches import get_batch, policy_of, settled_ledger
+from claims.workflow.batches import get_batch, policy_of
 from claims.workflow.errors import Refusal
+from claims.workflow.ledger import live_ledger
 from claims.workflow.users import require
 
 PAYABLE = ("approved", "paid")
@@ -231,7 +232,7 @@ class Balances:
 
     def __init__(self, session: Session, policy: Policy, member_ids: set[str]):
         self.policy = policy
-        self.ledger = settled_ledger(session, members=member_ids)
+        self.ledger = live_ledger(session, members=member_ids, invoices=False)  # its members' counts only
         self.enrollments: dict[tuple[str, int], list[EnrollmentRow]] = defaultdict(list)
         for chunk in _chunks(sorted(member_ids), 500):
             for row in session.scalars(select(EnrollmentRow).where(EnrollmentRow.member_id.in_(chunk))):
