@@ -312,13 +312,18 @@ def main() -> None:
     parser.add_argument("--web-load", action="store_true", help="also 50 reviewers on claims serve for 60 s "
                                                                   "(PostgreSQL; benchmarks/web_load.py)")
     parser.add_argument("--only", action="append", help="run only these steps (calculate, pipeline, letters, intake, "
-                                                        "large); may be given several times or comma-separated")
+                                                        "database, large); may be given several times or comma-separated")
     args = parser.parse_args()
     scale = args.scale
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": machine(), "scale": scale}
     steps = [("calculate", bench_calculate, int(100_000 * scale)), ("pipeline", bench_pipeline, int(100_000 * scale)),
              ("letters", bench_letters, int(10_000 * scale)), ("intake", bench_intake, int(100_000 * scale))]
+    from benchmarks.database import TARGETS as DATABASE_TARGETS  # issue 14: SQLite and PostgreSQL
+    from benchmarks.database import bench_database
+
+    steps.append(("database", bench_database, int(100_000 * scale)))
+    TARGETS.extend(DATABASE_TARGETS)
     if not args.skip_large:
         steps.append(("large", bench_stream, int(1_000_000 * scale)))
     if args.web_load:

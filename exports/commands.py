@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from claims.workflow import audit_log
 from claims.workflow.access import record_access
 from claims.workflow.errors import Refusal
-from claims.workflow.payouts import Balances, PayoutClaim, payout_data, record_export, reexport_path
+from claims.workflow.payouts import (
+    Balances,
+    PayoutClaim,
+    decided_units,
+    payout_data,
+    record_export,
+    reexport_path,
+)
 from exports.fonts import choose_font
 from exports.letters import write_letters
 from exports.payouts import write_payouts
@@ -106,15 +113,16 @@ def _why_nothing(selection) -> str:
 
 def export_letters(session: Session, batch_id: int, out: Path, user: str, split_by: str | None, say: Say,
                    workers: int = 1, unit: str | None = None) -> Written:
-    data = payout_data(session, batch_id, user, ("approved", "paid", "refused"))
-    if not data.claims:
-        raise Refusal("NOTHING_DECIDED", f"批次 {batch_id} 没有已通过或不予补助的申请，无通知书可出")
-    if unit is not None:  # one grassroots union's letters only
-        units = sorted({c.member.unit for c in data.claims})
-        data.claims = [c for c in data.claims if c.member.unit == unit.strip()]
-        if not data.claims:
+    decided = ("approved", "paid", "refused")
+    # one grassroots union's letters only: its claims and their lines chosen in SQL, not the whole batch read
+    data = payout_data(session, batch_id, user, decided, unit=None if unit is None else unit.strip(), explanations=True)
+    if not data.claims and unit is not None:
+        units = decided_units(session, batch_id, decided)
+        if units:
             raise Refusal("UNIT_UNKNOWN", f"批次 {batch_id} 中没有单位“{unit}”的已决定申请；该批次的单位有："
                           + "、".join(units[:20]) + ("……" if len(units) > 20 else ""))
+    if not data.claims:
+        raise Refusal("NOTHING_DECIDED", f"批次 {batch_id} 没有已通过或不予补助的申请，无通知书可出")
     if not (data.policy.scheme.telephone and data.policy.scheme.address):
         say("提示：策略文件未写服务中心的电话或地址（scheme.telephone、scheme.address），通知书上只能请会员向基层工会询问")
     font = choose_font()

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,11 +40,12 @@ def _as_owner(command: list[str], owner: str | None) -> list[str]:
 
 @contextmanager
 def postgres_cluster(max_connections: int = 50):
-    """A throw-away PostgreSQL cluster on 127.0.0.1 (as an unprivileged user when run as root); yields its
-    URL without a database name. Also used by benchmarks/web_load.py."""
+    """A throw-away PostgreSQL cluster on 127.0.0.1, started from the installed binaries (as an unprivileged
+    user when running as root); yields its URL without a database name. ``PostgresMissing`` where none is
+    installed. Used by the test fixture below and by ``make bench`` (benchmarks/database.py, web_load.py)."""
     bin_dir = _pg_bin()
     if bin_dir is None:
-        raise LookupError("PostgreSQL is not installed here (no pg_ctl/initdb); Debian package 'postgresql'")
+        raise PostgresMissing("PostgreSQL is not installed here (no pg_ctl/initdb); Debian package 'postgresql'")
     owner = None
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         owner = "postgres" if subprocess.run(["id", "postgres"], capture_output=True).returncode == 0 else "nobody"
@@ -61,22 +62,37 @@ def postgres_cluster(max_connections: int = 50):
                               f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
                               f"-c full_page_writes=off -c max_connections={max_connections}", "start"], owner),
                    check=True, capture_output=True)
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     try:
-        yield url
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         subprocess.run(_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], owner),
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
+class PostgresMissing(LookupError):
+    pass
+
+
+def new_database(server: str, prefix: str = "t") -> str:
+    """A new, empty database on the cluster at ``server``; its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{server}/{name}"
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A throw-away PostgreSQL cluster on 127.0.0.1; skipped, with the reason, where none is installed."""
-    if _pg_bin() is None:
-        pytest.skip("PostgreSQL is not installed here (no pg_ctl/initdb): PostgreSQL store tests skipped; "
-                    "CI installs the Debian package 'postgresql'")
-    with postgres_cluster() as url:
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_cluster())
+        except PostgresMissing:
+            pytest.skip("PostgreSQL is not installed here (no pg_ctl/initdb): PostgreSQL store tests skipped; "
+                        "CI installs the Debian package 'postgresql'")
         yield url
 
 
@@ -86,13 +102,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'claims.db'}"
     else:
-        server = request.getfixturevalue("postgres_server")
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = f"{server}/{name}"
+        url = new_database(request.getfixturevalue("postgres_server"))
     init_database(url)
     yield url
 

@@ -39,6 +39,7 @@ from claims.audit.checkpoint import (
 )
 from claims.audit.rerun import Snapshot, StoredLine, recorded_entry, snapshot_of_batch
 from claims.engine import Ledger
+from claims.engine.explain import full_explanation
 from claims.money import fmt, from_fen, parse_decimal, to_fen
 from claims.policy import parse_policy
 from claims.problems import ProblemsFound
@@ -371,7 +372,7 @@ def bundle_batch(session: Session, batch_id: int, out: Path, user: str) -> Bundl
     record_access(session, user, (r.member_id for r in rows), "audit.bundle", f"批次 {batch_id}，{out.name}")
     results = [{"claim_id": r.claim_id, "member_id": r.member_id, "period": r.period, "item": r.item,
                 "benefit": r.benefit, "amount": fmt(from_fen(r.amount_fen)), "reason": r.reason,
-                "explanation": json.loads(r.explanation_json)} for r in rows]
+                "explanation": full_explanation(json.loads(r.explanation_json))} for r in rows]
     meta = {"id": batch.id, "name": batch.name, "kind": batch.kind, "period": batch.period,
             "created_by": batch.created_by, "created_at": batch.created_at.isoformat(),
             "claims": batch.claim_count, "lines": batch.line_count, "total": fmt(from_fen(batch.total_fen)),

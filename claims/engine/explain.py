@@ -160,6 +160,39 @@ def explanation_text_json(explanation: Explanation) -> str:
     }, ensure_ascii=False, default=_encode)
 
 
+CAPS = ("item_cap_before", "item_cap_after", "scheme_cap_before", "scheme_cap_after")
+
+
+def stored_explanation_json(explanation: Explanation) -> str:
+    """The compact form stored with every result line of a batch: each step's code and values, its reference
+    and effective date only when it has them, the caps only when set. A step's sentence is not stored: it is
+    rendered again from the values whenever it is shown (``stored_step_text``, as for every stored step), and
+    ``full_explanation`` gives back exactly what ``explanation_json`` gives for the same explanation."""
+    steps = []
+    for s in explanation.steps:
+        step = {"step": s.code, "values": s.values}
+        if s.reference:
+            step["reference"] = s.reference
+        if s.effective is not None:
+            step["effective"] = s.effective
+        steps.append(step)
+    data: dict[str, Any] = {"steps": steps}
+    for name in CAPS:
+        value = getattr(explanation, name)
+        if value is not None:
+            data[name] = value
+    return json.dumps(data, ensure_ascii=False, default=_encode, separators=(",", ":"))
+
+
+def full_explanation(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored explanation (compact, or the full form older batches stored) in the full form of
+    ``explanation_json``: every step with its sentence, reference and effective date, and the four caps."""
+    return {"steps": [{"step": s["step"], "text": s["text"] if "text" in s else stored_step_text(s),
+                       "values": s.get("values") or {}, "reference": s.get("reference", ""),
+                       "effective": s.get("effective")} for s in stored["steps"]],
+            **{name: stored.get(name) for name in CAPS}}
+
+
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 

@@ -69,6 +69,7 @@ def check_enrollments(table: ParsedTable, policy: Policy | Callable[[int], Polic
     known = set(member_ids)
     problems = _duplicates(table, ("member_id", "item", "period"), "同一会员、同一项目、同一互助期的参保")
     reported = {p.line for p in problems}
+    answers: dict[tuple, list] = {}
     first: dict[tuple, int] = {}
     for parsed in table.rows:  # the same item once by code and once by name
         key = (parsed.record.member_id, parsed.record.item, parsed.record.period)
@@ -88,7 +89,12 @@ def check_enrollments(table: ParsedTable, policy: Policy | Callable[[int], Polic
                                     "（claims policy publish）、另一位审核员批准适用于该互助期的策略后再导入",
                                     *table.where(parsed.row, "period")))
             continue
-        for column, code, message in enrollment_problems(rules, e):
+        # the answer depends on the policy and the row's item, period, shares and start only: worked out once
+        key = (id(rules), e.item, e.period, e.shares, e.start_date)
+        found = answers.get(key)
+        if found is None:
+            found = answers[key] = enrollment_problems(rules, e)
+        for column, code, message in found:
             problems.append(Problem(code, message, *table.where(parsed.row, column)))
     return problems
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from claims.store.bulk import insert_rows
 from claims.store.models import AccessRecord
 from claims.workflow import audit_log
 from claims.workflow.users import require
@@ -37,7 +38,7 @@ def record_access(session: Session, user: str, member_ids: Iterable[str], what: 
     rows = [{"at": at, "user_name": user, "member_id": member_id, "what": what, "detail": detail[:200]}
             for member_id in dict.fromkeys(member_ids)]
     if rows:
-        session.execute(insert(AccessRecord), rows)
+        insert_rows(session, AccessRecord.__table__, rows)
     return len(rows)
 
 

@@ -12,17 +12,18 @@ from sqlalchemy.orm import Session, defer
 
 from claims import ENGINE_VERSION
 from claims.engine import Claim, Enrollment, Ledger, Member
-from claims.engine.explain import explanation_text_json
+from claims.engine.explain import stored_explanation_json
 from claims.engine.periods import period_end, period_of, period_start
 from claims.intake.checks import enrollment_problems
 from claims.money import to_fen
 from claims.policy import LoadedPolicy, parse_policy
+from claims.store.bulk import insert_rows
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
 from claims.store.records import claim_of, enrollment_of, member_of
 from claims.store.snapshot import inputs_json
 from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
-from claims.workflow.ledger import live_ledger, lock, new_event, stamp_generation
+from claims.workflow.ledger import head_generations, live_ledger, lock, new_event
 from claims.workflow.policy_versions import check_named_file, in_force
 from claims.workflow.users import require
 
@@ -67,7 +68,8 @@ def create_batch(session: Session, loaded: LoadedPolicy | None, period: int, use
     else:
         version = check_named_file(session, loaded)
     policy = loaded.policy
-    query = select(*ClaimRow.__table__.c).where(ClaimRow.state == "received")
+    # what is needed to lock: the full rows are read once the member-periods are locked (_still_received)
+    query = select(ClaimRow.claim_id, ClaimRow.member_id, ClaimRow.discharge_date).where(ClaimRow.state == "received")
     if claim_ids:
         rows = [row for chunk in _chunks(sorted(set(claim_ids)), 5000)
                 for row in session.execute(query.where(ClaimRow.claim_id.in_(chunk)))]
@@ -89,11 +91,14 @@ def create_batch(session: Session, loaded: LoadedPolicy | None, period: int, use
     versions = {r.claim_id: r.version for r in rows}
     lines = render_lines(policy, inputs, before, versions, workers)
     progress(f"写入 {len(lines)} 行结果…")
+    # checked against the ledger heads as they are now (locked): the generation is written with each line
+    generations = head_generations(session, {(row["member_id"], row["period"]) for row in lines})
+    for row in lines:
+        row["generation"] = generations.get((row["member_id"], row["period"]))
     batch = _store(session, "regular", loaded, period, user, name or f"{period} 年度第 {_next_number(session, period)} 批",
                    inputs, before, lines, len(versions), version_id=version.id if version else None,
                    event=new_event(session, "batch", "", user))
     _mark_calculated(session, [r.claim_id for r in rows], batch.id)
-    stamp_generation(session, [r.claim_id for r in rows])
     audit_log.append(session, user, "batch.create", "batch", batch.id,
                      {"period": period, "claims": len(rows), "lines": batch.line_count, "total_fen": batch.total_fen,
                       "policy_sha256": loaded.sha256, "policy_version": batch.policy_version_id,
@@ -121,13 +126,20 @@ def check_enrollments_against(policy, inputs: Inputs) -> None:
     allows — an item it has, shares within its limit, a start inside the period — whatever policy checked
     it at import. Refused whole, each enrollment named."""
     periods = {period_of(policy, day) for c in inputs.claims for day in (c.discharge_date, c.diagnosis_date)}
-    found = []
-    for e in sorted(inputs.enrollments, key=lambda e: (e.member_id, e.period, e.item)):
+    refused, answers = [], {}
+    for e in inputs.enrollments:
         if e.period in periods:
-            item = policy.item(e.item)
-            what = f"“{item.name}”" if item is not None else f"项目代码“{e.item}”"
-            found += [f"会员“{e.member_id}”{e.period} 年度{what}的参保（{e.shares} 份，{e.start_date} 起）：{message} [{code}]"
-                      for _, code, message in enrollment_problems(policy, e)]
+            key = (e.item, e.period, e.shares, e.start_date)  # all the answer depends on: worked out once
+            if key not in answers:
+                answers[key] = enrollment_problems(policy, e)
+            if answers[key]:
+                refused.append(e)
+    found = []
+    for e in sorted(refused, key=lambda e: (e.member_id, e.period, e.item)):  # in member order, as listed
+        item = policy.item(e.item)
+        what = f"“{item.name}”" if item is not None else f"项目代码“{e.item}”"
+        found += [f"会员“{e.member_id}”{e.period} 年度{what}的参保（{e.shares} 份，{e.start_date} 起）：{message} [{code}]"
+                  for _, code, message in answers[(e.item, e.period, e.shares, e.start_date)]]
     if found:
         shown = "\n  ".join(found[:50]) + (f"\n  ……另有 {len(found) - 50} 处" if len(found) > 50 else "")
         raise Refusal("BATCH_ENROLLMENT_CONFLICT",
@@ -186,10 +198,9 @@ def _store(session: Session, kind: str, loaded: LoadedPolicy, period: int, user:
 
 
 def insert_lines(session: Session, rows: list[dict]) -> None:
-    """Core executemany on the table (the ORM's bulk path spends more on each row than the database does)."""
-    connection = session.connection()
-    for start in range(0, len(rows), 10000):
-        connection.execute(ResultLineRow.__table__.insert(), rows[start:start + 10000])
+    """Core executemany on the table, COPY on PostgreSQL (the ORM's bulk path spends more on each row than the
+    database does)."""
+    insert_rows(session, ResultLineRow.__table__, rows)
 
 
 def line_row(batch_id: int, position: int, line, claim_version: int) -> dict:
@@ -199,7 +210,7 @@ def line_row(batch_id: int, position: int, line, claim_version: int) -> dict:
         "batch_id": batch_id, "claim_id": line.claim_id, "claim_version": claim_version,
         "member_id": line.member_id, "period": line.period, "item": line.item, "benefit": line.benefit,
         "position": position, "amount_fen": to_fen(line.amount), "reason": line.reason.value if line.reason else "",
-        "explanation_json": explanation_text_json(line.explanation),
+        "explanation_json": stored_explanation_json(line.explanation),
         "counted": count is not None, "base_fen": None if count is None or count.base is None else to_fen(count.base),
         "days": None if count is None else count.days, "lump_scope": None if count is None else count.lump_scope,
         "ends_cover": bool(count and count.ends_cover), "current": True, "live_from": None, "live_until": None,
@@ -214,6 +225,13 @@ def policy_of(batch: Batch) -> LoadedPolicy:
 def batch_lines(session: Session, batch_id: int) -> list[ResultLineRow]:
     return list(session.scalars(select(ResultLineRow).where(ResultLineRow.batch_id == batch_id)
                                 .order_by(ResultLineRow.position)))
+
+
+def line_figures(session: Session, batch_id: int) -> list:
+    """A batch's lines in order, without their explanations: what a re-run compares."""
+    return list(session.execute(select(ResultLineRow.claim_id, ResultLineRow.item, ResultLineRow.benefit,
+                                       ResultLineRow.amount_fen, ResultLineRow.reason, ResultLineRow.current)
+                                .where(ResultLineRow.batch_id == batch_id).order_by(ResultLineRow.position)))
 
 
 def get_batch(session: Session, batch_id: int) -> Batch:

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.engine import Claim, Member
@@ -24,6 +24,7 @@ from claims.intake.tables import read_table
 from claims.policy import LoadedPolicy
 from claims.policy.schema import Policy
 from claims.problems import Problem, ProblemsFound
+from claims.store.bulk import insert_rows
 from claims.store.models import ClaimRow, ClaimVersion, EnrollmentRow, ImportRecord, MemberRow
 from claims.store.records import claim_fields, claim_record, member_record
 from claims.workflow import audit_log
@@ -233,8 +234,7 @@ def _inserter(session: Session, kind: str, rows: list[dict]):
     def insert_all(import_id: int) -> None:
         for row in rows:
             row["import_id"] = import_id
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(MODELS[kind]), rows[start:start + 5000])
+        insert_rows(session, MODELS[kind].__table__, rows)
     return insert_all
 
 

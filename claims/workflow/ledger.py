@@ -64,9 +64,10 @@ def lock(session: Session, keys: Iterable[tuple[str, int]]) -> None:
         raw = session.connection().connection.dbapi_connection
         if not raw.in_transaction:  # take the write lock first, so what follows reads the newest state
             raw.execute("BEGIN IMMEDIATE")
-    for chunk in _chunks(wanted):
-        session.execute(insert(LedgerHead).values([{"member_id": m, "period": p, "generation": 0} for m, p in chunk])
-                        .on_conflict_do_nothing())
+    # one statement executed for many rows (a multi-row VALUES statement per chunk cost more to build than to run)
+    for chunk in _chunks(wanted, 10_000):
+        session.execute(insert(LedgerHead).on_conflict_do_nothing(),
+                        [{"member_id": m, "period": p, "generation": 0} for m, p in chunk])
     if dialect == "postgresql":
         for chunk in _chunks(wanted):
             session.execute(select(LedgerHead.member_id).where(_key_in(chunk))
@@ -78,6 +79,15 @@ def bump(session: Session, keys: Iterable[tuple[str, int]]) -> None:
     for chunk in _chunks(sorted(set(keys))):
         session.execute(update(LedgerHead).where(_key_in(chunk)).values(generation=LedgerHead.generation + 1)
                         .execution_options(synchronize_session=False))
+
+
+def head_generations(session: Session, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The present generation of these member-periods' ledger heads (a key without a head is left out)."""
+    found = {}
+    for chunk in _chunks(sorted(set(keys))):
+        found.update({(m, p): g for m, p, g in session.execute(
+            select(LedgerHead.member_id, LedgerHead.period, LedgerHead.generation).where(_key_in(chunk)))})
+    return found
 
 
 def stamp_generation(session: Session, claim_ids: list[str] | None = None,
@@ -143,15 +153,18 @@ def _register_invoices(session: Session, ledger: Ledger, excluded: set[str], bef
             ledger.register_invoice(invoice, claim_id)
 
 
-def live_ledger(session: Session, exclude: Iterable[str] = (), members: Iterable[str] | None = None) -> Ledger:
+def live_ledger(session: Session, exclude: Iterable[str] = (), members: Iterable[str] | None = None,
+                invoices: bool = True) -> Ledger:
     """The ledger every live line makes: what a new batch continues from.
 
     ``exclude``: claims about to be re-evaluated (a correction, a what-if): their counts are left out,
     and so is an invoice whose first holder is one of them. ``members``: only these members' counts (the
-    invoice numbers are always everyone's: a duplicate can come from anybody)."""
+    invoice numbers are always everyone's: a duplicate can come from anybody). ``invoices`` false: the counts
+    only (what a balance shows), without reading every claim's invoice."""
     excluded = set(exclude)
     ledger = Ledger()
-    _register_invoices(session, ledger, excluded)
+    if invoices:
+        _register_invoices(session, ledger, excluded)
     query = (select(*LINE_COLUMNS).where(ResultLineRow.counted.is_(True), ResultLineRow.live_from.is_not(None),
                                          ResultLineRow.live_until.is_(None)).order_by(ResultLineRow.id))
     if members is None:
@@ -319,11 +332,12 @@ def _check_ledgers_before(session: Session, period: int | None) -> list[Violatio
     return found
 
 
-def ledger_before_problems(session: Session, batch: Batch) -> list[str]:
-    """How the batch's stored ledger-before differs from the lines live at its moment (empty: it agrees)."""
+def ledger_before_problems(session: Session, batch: Batch, inputs: dict | None = None) -> list[str]:
+    """How the batch's stored ledger-before differs from the lines live at its moment (empty: it agrees).
+    ``inputs``: the batch's snapshot already parsed, if the caller has it."""
     if not batch.ledger_event:
         return []
-    inputs = json.loads(batch.inputs_json)
+    inputs = json.loads(batch.inputs_json) if inputs is None else inputs
     claims = [c["claim_id"] for c in inputs["claims"]]
     members = {c["member_id"] for c in inputs["claims"]}
     stored = counts_json(Ledger.from_json(json.loads(batch.ledger_before_json)), members)

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session
 
 from claims.money import ZERO, from_fen, to_fen
 from claims.policy.schema import Policy
+from claims.store.bulk import insert_rows
 from claims.store.models import (
     Adjustment,
     Batch,
@@ -26,8 +27,9 @@ from claims.store.models import (
     ResultLineRow,
 )
 from claims.workflow import audit_log
-from claims.workflow.batches import get_batch, policy_of, settled_ledger
+from claims.workflow.batches import get_batch, policy_of
 from claims.workflow.errors import Refusal
+from claims.workflow.ledger import live_ledger
 from claims.workflow.users import require
 
 PAYABLE = ("approved", "paid")
@@ -39,11 +41,13 @@ class PayoutLine:
     benefit: str
     amount: Decimal
     reason: str
-    explanation_json: str
+    explanation_json: str | None  # read only for letters (``payout_data(..., explanations=True)``)
 
     @property
     def explanation(self) -> dict:
         """Parsed only when a letter needs it: the payout workbook and bank file never do."""
+        if self.explanation_json is None:
+            raise ValueError("payout_data(..., explanations=True) reads the explanations")
         return json.loads(self.explanation_json)
 
 
@@ -89,8 +93,10 @@ def mask_id(id_number: str) -> str:
 
 
 def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, ...] = PAYABLE,
-                kind: str | None = None, reexport: bool = False) -> PayoutData:
-    """What a batch's files show. ``kind`` (payouts | bank): what an export of that kind pays — only approved,
+                kind: str | None = None, reexport: bool = False, unit: str | None = None,
+                explanations: bool = False) -> PayoutData:
+    """What a batch's files show. ``unit``: only the claims of members of this unit (chosen in SQL);
+    ``explanations``: the lines' stored explanations read too (letters need them, nothing else does). ``kind`` (payouts | bank): what an export of that kind pays — only approved,
     unpaid claims whose current lines (the original batch's, or a correction's) are not yet in an export of
     that kind; of a correction batch, its approved top-ups not yet exported. ``reexport``: the export again,
     including what was exported before (a bank re-export still never includes paid claims)."""
@@ -98,19 +104,27 @@ def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, .
     batch = get_batch(session, batch_id)
     data = PayoutData(batch, policy_of(batch).policy)
     if batch.kind != "regular":
-        return _adjustment_data(session, data, kind, reexport)
+        return _adjustment_data(session, data, kind, reexport, unit)
     if kind is not None:
         states = ("approved", "paid") if (reexport and kind == "payouts") else ("approved",)
-    claims = {c.claim_id: c for c in session.execute(
-        select(*ClaimRow.__table__.c).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states)))}
+    query = select(*ClaimRow.__table__.c).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states))
+    if unit is not None:
+        query = query.where(ClaimRow.member_id.in_(select(MemberRow.member_id).where(MemberRow.unit == unit)))
+    claims = {c.claim_id: c for c in session.execute(query)}
     lines: dict[str, list[PayoutLine]] = defaultdict(list)
     lines_batch: dict[str, int] = {}
-    for chunk in _chunks(sorted(claims), 2000):
-        for row in session.execute(select(ResultLineRow.claim_id, ResultLineRow.item, ResultLineRow.benefit,
-                                          ResultLineRow.amount_fen, ResultLineRow.reason, ResultLineRow.explanation_json,
-                                          ResultLineRow.batch_id)
-                                   .where(ResultLineRow.claim_id.in_(chunk), ResultLineRow.current.is_(True))
-                                   .order_by(ResultLineRow.batch_id, ResultLineRow.position)):
+    explanation = ResultLineRow.explanation_json if explanations else null().label("explanation_json")
+    columns = (ResultLineRow.claim_id, ResultLineRow.item, ResultLineRow.benefit, ResultLineRow.amount_fen,
+               ResultLineRow.reason, explanation, ResultLineRow.batch_id)
+    # the batch's lines are found through the claims, by the (claim, current) index: a whole batch in one
+    # query when it is the whole batch, the claims in chunks when it is a part
+    parts = [select(*columns).join(ClaimRow, ClaimRow.claim_id == ResultLineRow.claim_id)
+             .where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states), ResultLineRow.current.is_(True))] \
+        if unit is None else \
+        [select(*columns).where(ResultLineRow.claim_id.in_(chunk), ResultLineRow.current.is_(True))
+         for chunk in _chunks(sorted(claims), 2000)]
+    for part in parts:
+        for row in session.execute(part.order_by(ResultLineRow.batch_id, ResultLineRow.position)):
             lines[row.claim_id].append(PayoutLine(row.item, row.benefit, from_fen(row.amount_fen), row.reason,
                                                   row.explanation_json))
             lines_batch[row.claim_id] = row.batch_id
@@ -131,6 +145,14 @@ def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, .
     return data
 
 
+def decided_units(session: Session, batch_id: int, states: tuple[str, ...]) -> list[str]:
+    """The units of the members with claims of the batch in these states, sorted."""
+    return list(session.scalars(select(MemberRow.unit).distinct()
+                                .join(ClaimRow, ClaimRow.member_id == MemberRow.member_id)
+                                .where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states))
+                                .order_by(MemberRow.unit)))
+
+
 def exported(session: Session, kind: str, claim_ids: list[str]) -> set[tuple[str, int]]:
     """(claim, batch of the lines paid) already in an export of this kind."""
     found = set()
@@ -141,7 +163,8 @@ def exported(session: Session, kind: str, claim_ids: list[str]) -> set[tuple[str
     return found
 
 
-def _adjustment_data(session: Session, data: PayoutData, kind: str | None, reexport: bool) -> PayoutData:
+def _adjustment_data(session: Session, data: PayoutData, kind: str | None, reexport: bool,
+                     unit: str | None = None) -> PayoutData:
     """A correction (or re-evaluation) batch pays its approved top-ups: one payout claim per corrected claim."""
     if data.batch.state == "pending":
         raise Refusal("CORRECTION_PENDING", f"更正批次 {data.batch.id} 尚待审核员复核，复核通过前不能导出")
@@ -160,6 +183,8 @@ def _adjustment_data(session: Session, data: PayoutData, kind: str | None, reexp
     for claim_id, found in by_claim.items():
         claim = session.execute(select(*ClaimRow.__table__.c).where(ClaimRow.claim_id == claim_id)).one()
         member = session.execute(select(*MemberRow.__table__.c).where(MemberRow.member_id == claim.member_id)).one()
+        if unit is not None and member.unit != unit:
+            continue
         lines = [PayoutLine(a.item, a.benefit, from_fen(a.after_fen - a.before_fen), "", '{"steps": []}') for a in found]
         per_item = dict.fromkeys(codes, ZERO)
         for line in lines:
@@ -190,7 +215,7 @@ def record_export(session: Session, kind: str, data: PayoutData, path: Path, use
             items.append({"export_id": record.id, "kind": kind, "claim_id": claim.claim.claim_id,
                           "lines_batch_id": claim.lines_batch_id, "adjustment_id": None, "amount_fen": to_fen(claim.total)})
     if items:
-        session.execute(ExportItem.__table__.insert(), items)
+        insert_rows(session, ExportItem.__table__, items)
     audit_log.append(session, user, f"export.{kind}", "batch", data.batch.id,
                      {"export_id": record.id, "file": record.file_name, "sha256": digest, "count": count,
                       "total_fen": record.total_fen, "reexport": reexport, "claims": len(paid)})
@@ -207,7 +232,7 @@ class Balances:
 
     def __init__(self, session: Session, policy: Policy, member_ids: set[str]):
         self.policy = policy
-        self.ledger = settled_ledger(session)
+        self.ledger = live_ledger(session, members=member_ids, invoices=False)  # its members' counts only
         self.enrollments: dict[tuple[str, int], list[EnrollmentRow]] = defaultdict(list)
         for chunk in _chunks(sorted(member_ids), 500):
             for row in session.scalars(select(EnrollmentRow).where(EnrollmentRow.member_id.in_(chunk))):
@@ -319,7 +344,7 @@ def record_recoveries(session: Session, batch_id: int | None, rows: list[tuple],
                           created_by=user, created_at=audit_log.now())
     session.add(record)
     session.flush()
-    session.execute(ExportItem.__table__.insert(), [
+    insert_rows(session, ExportItem.__table__, [
         {"export_id": record.id, "kind": "recoveries", "claim_id": a.claim_id, "lines_batch_id": a.batch_id,
          "adjustment_id": a.id, "amount_fen": a.before_fen - a.after_fen} for a, _ in rows])
     audit_log.append(session, user, "export.recoveries", "batch", record.batch_id,

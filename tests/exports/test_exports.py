@@ -214,7 +214,7 @@ def test_many_letters_some_over_two_pages_all_lay_out(tmp_path):
             assert not import_file(s, kind, paths[kind], CLERK, policy().policy).problems
     batch_id = batch_and_approve(store, "hangzhou")
     with store.session() as s:
-        data = payout_data(s, batch_id, FINANCE)
+        data = payout_data(s, batch_id, FINANCE, explanations=True)  # letters show them
         balances = Balances(s, data.policy, {c.member.member_id for c in data.claims[:2000]})
     pages = write_letters(data, data.claims[:2000], balances, tmp_path / "letters.pdf")
     store.dispose()
