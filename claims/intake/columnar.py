@@ -254,7 +254,7 @@ def enrollments_of(frame, policy: Policy | Callable[[int], Policy | None], membe
     work = work.with_columns(item=pl.Series(resolved, dtype=pl.String))
     if work.select(pl.struct("member_id", "item", "period").is_duplicated().any()).item():
         raise NotProved
-    if not work["member_id"].is_in(pl.Series(list(member_ids), dtype=pl.String)).all():
+    if not work["member_id"].is_in(pl.Series(list(member_ids), dtype=pl.String).implode()).all():
         raise NotProved
     return _records(Enrollment, *(work[name].to_list() for name in Enrollment._fields))
 
@@ -280,7 +280,7 @@ def claims_of(frame, member_ids: set[str], today: date | None) -> list[Claim]:
     _matches(frame["member_id"], IDENT_PLAIN)
     if frame["claim_id"].is_duplicated().any():
         raise NotProved
-    if not frame["member_id"].is_in(pl.Series(list(member_ids), dtype=pl.String)).all():
+    if not frame["member_id"].is_in(pl.Series(list(member_ids), dtype=pl.String).implode()).all():
         raise NotProved
     events = _few(frame["event_type"], "claims", "event_type", today, pl.String, lambda v: EVENT_TYPES.get(v, v))
     levels = _few(frame["hospital_level"], "claims", "hospital_level", today, pl.Int64, lambda v: LEVELS.get(v, v))
