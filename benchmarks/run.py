@@ -284,6 +284,7 @@ TARGETS = [
     ("intake", "import_claims_gbk_csv_s", "<=", 60, "import claims from a GBK CSV (Chinese headers): s"),
     ("intake", "errors_workbook_s", "<=", 60, "import with --errors-out, every row refused: s"),
     ("large_calculate", "peak_rss_mib", "<=", 1024, "1,000,000 claims, calculate --stream: peak MiB"),
+    ("simulate", "peak_rss_mib", "<=", 1024, "simulate (what-if) of a 1,000,000-claim period: peak MiB"),
 ]
 
 
@@ -310,7 +311,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--skip-large", action="store_true", help="skip the 1,000,000-claim run")
     parser.add_argument("--only", action="append", help="run only these steps (calculate, pipeline, letters, intake, "
-                                                        "large); may be given several times or comma-separated")
+                                                        "large, simulate); may be given several times or comma-separated")
     args = parser.parse_args()
     scale = args.scale
     args.work.mkdir(parents=True, exist_ok=True)
@@ -318,7 +319,9 @@ def main() -> None:
     steps = [("calculate", bench_calculate, int(100_000 * scale)), ("pipeline", bench_pipeline, int(100_000 * scale)),
              ("letters", bench_letters, int(10_000 * scale)), ("intake", bench_intake, int(100_000 * scale))]
     if not args.skip_large:
-        steps.append(("large", bench_stream, int(1_000_000 * scale)))
+        from benchmarks.scale import bench_simulate
+
+        steps += [("large", bench_stream, int(1_000_000 * scale)), ("simulate", bench_simulate, int(1_000_000 * scale))]
     if args.only:
         chosen = {name for option in args.only for name in option.split(",")}
         steps = [step for step in steps if step[0] in chosen]

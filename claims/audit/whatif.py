@@ -44,7 +44,7 @@ class Side:
         return sum(self.contributions.values(), ZERO)
 
 
-@dataclass
+@dataclass(slots=True)  # one per member whose amount changes: hundreds of thousands in a large period
 class MemberChange:
     member_id: str
     name: str
@@ -77,7 +77,7 @@ def current_policy(session: Session, period: int) -> LoadedPolicy:
     return loaded_of(version)
 
 
-MEMBERS_PER_PARTITION = 20_000  # ~30,000 claims: a partition's records and lines stay a few tens of MB
+MEMBERS_PER_PARTITION = 5_000  # ~7,500 claims: a range's records and both sides' lines stay under ~100 MB
 
 
 def simulate(session: Session, draft: LoadedPolicy, period: int, user: str,
