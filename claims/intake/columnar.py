@@ -205,7 +205,7 @@ def members_of(frame, today: date | None) -> dict[str, Member]:
     if not (ids.str.slice(17, 1) == expected).all():
         raise NotProved
     births = ids.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    if births.null_count() or (today is not None and (births > today).any()):
+    if births.null_count() or (births.dt.year() < 1).any() or (today is not None and (births > today).any()):
         raise NotProved
     if frame["member_id"].is_duplicated().any():
         raise NotProved
@@ -323,5 +323,7 @@ def read_inputs_fast(policy: Policy, paths: dict[str, str | Path], today: date |
         enrollments = enrollments_of(frames.pop("enrollments"), policy, ids, today)
         claims = claims_of(frames.pop("claims"), ids, today)
     except NotProved:
+        return None
+    except Exception:  # anything this path did not foresee (polars on odd data): never a traceback, the row path decides
         return None
     return Inputs(members, enrollments, claims)

@@ -97,6 +97,7 @@ def test_chinese_headers_gbk_lenient_dates_and_item_names_stay_on_the_fast_path(
 CHANGES = [  # (kind, data row, column, new cell): each either a problem or a form only the row path reads
     ("members", 3, "id_number", "330102198005120143"),  # wrong check digit
     ("members", 3, "id_number", "33010219800512014x"),  # lower-case x: valid, row path only
+    ("members", 3, "id_number", "110101000001011236"),  # born in year 0: a valid check digit, no such day
     ("members", 4, "member_id", "M0000000"),  # duplicated member
     ("members", 2, "name", "王\u200b丽"),  # a hidden character
     ("members", 2, "bank_account", "6222 6384 3904 4354"),  # spaces in an account: valid, row path only
