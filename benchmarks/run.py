@@ -284,6 +284,7 @@ TARGETS = [
     ("intake", "import_claims_gbk_csv_s", "<=", 60, "import claims from a GBK CSV (Chinese headers): s"),
     ("intake", "errors_workbook_s", "<=", 60, "import with --errors-out, every row refused: s"),
     ("large_calculate", "peak_rss_mib", "<=", 1024, "1,000,000 claims, calculate --stream: peak MiB"),
+    ("simulate", "peak_rss_mib", "<=", 1024, "simulate (what-if) of a 1,000,000-claim period: peak MiB"),
 ]
 
 
@@ -312,7 +313,8 @@ def main() -> None:
     parser.add_argument("--web-load", action="store_true", help="also 50 reviewers on claims serve for 60 s "
                                                                   "(PostgreSQL; benchmarks/web_load.py)")
     parser.add_argument("--only", action="append", help="run only these steps (calculate, pipeline, letters, intake, "
-                                                        "database, large); may be given several times or comma-separated")
+                                                        "database, large, simulate, web_load); may be given several "
+                                                        "times or comma-separated")
     args = parser.parse_args()
     scale = args.scale
     args.work.mkdir(parents=True, exist_ok=True)
@@ -325,7 +327,9 @@ def main() -> None:
     steps.append(("database", bench_database, int(100_000 * scale)))
     TARGETS.extend(DATABASE_TARGETS)
     if not args.skip_large:
-        steps.append(("large", bench_stream, int(1_000_000 * scale)))
+        from benchmarks.scale import bench_simulate
+
+        steps += [("large", bench_stream, int(1_000_000 * scale)), ("simulate", bench_simulate, int(1_000_000 * scale))]
     if args.web_load:
         from benchmarks.web_load import bench_web_load
         steps.append(("web_load", bench_web_load, int(20_000 * scale)))

@@ -27,6 +27,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 def csv_text(value):
     """One CSV field from outside, neutralised (OWASP): strings only; other values pass unchanged."""
+    if value.__class__ is str and value[:1].isalnum():  # the common case: no formula can start here
+        return value
     if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START):
         return "'" + value
     return value

@@ -9,16 +9,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from claims.engine import calculate
+from claims.engine import Ledger, calculate
 from claims.engine.periods import period_end, period_start
 from claims.money import ZERO
 from claims.policy import LoadedPolicy
 from claims.policy.schema import Policy
-from claims.store.models import ClaimRow, EnrollmentRow
-from claims.workflow.batches import inputs_for, settled_ledger
+from claims.store.models import ClaimRow, EnrollmentRow, MemberRow
+from claims.store.records import claim_of, enrollment_of, member_of
+from claims.workflow.batches import Inputs, settled_ledger
 from claims.workflow.errors import Refusal
 from claims.workflow.policy_versions import loaded_of, version_in_force
 from claims.workflow.users import require
@@ -31,7 +32,6 @@ class Side:
     name: str
     per_item: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     per_unit: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
-    per_member: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     contributions: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     item_names: dict[str, str] = field(default_factory=dict)
 
@@ -44,7 +44,7 @@ class Side:
         return sum(self.contributions.values(), ZERO)
 
 
-@dataclass
+@dataclass(slots=True)  # one per member whose amount changes: hundreds of thousands in a large period
 class MemberChange:
     member_id: str
     name: str
@@ -77,51 +77,97 @@ def current_policy(session: Session, period: int) -> LoadedPolicy:
     return loaded_of(version)
 
 
+MEMBERS_PER_PARTITION = 5_000  # ~7,500 claims: a range's records and both sides' lines stay under ~100 MB
+
+
 def simulate(session: Session, draft: LoadedPolicy, period: int, user: str,
-             current: LoadedPolicy | None = None) -> WhatIf:
+             current: LoadedPolicy | None = None, members_per_partition: int = MEMBERS_PER_PARTITION) -> WhatIf:
+    """Both policies over the period's counted claims, member range by member range: members are independent
+    once every duplicate invoice's first holder is known (settled here for all of them first), so memory
+    holds one range's records and lines at a time, whatever the size of the period."""
     require(session, user, "read")
     current = current or current_policy(session, period)
     policy = current.policy
-    rows = list(session.scalars(select(ClaimRow).where(
-        ClaimRow.state.in_(COUNTED_STATES), ClaimRow.discharge_date >= period_start(policy, period),
-        ClaimRow.discharge_date <= period_end(policy, period)).order_by(ClaimRow.claim_id)))
-    if not rows:
+    counted = (ClaimRow.state.in_(COUNTED_STATES), ClaimRow.discharge_date >= period_start(policy, period),
+               ClaimRow.discharge_date <= period_end(policy, period))
+    claims = session.scalar(select(func.count()).select_from(ClaimRow).where(*counted))
+    if not claims:
         raise Refusal("WHATIF_NO_CLAIMS", f"{period} 年度没有已计算的申请可供模拟")
-    inputs = inputs_for(session, rows)
-    ledger = settled_ledger(session, exclude=[row.claim_id for row in rows])
-    enrollments = list(session.scalars(select(EnrollmentRow).where(EnrollmentRow.period == period)))
-    sides = []
-    for loaded, label in ((current, "现行"), (draft, "草案")):
-        side = Side(f"{label}：{loaded.policy.scheme.name}（{loaded.name}）")
+    excluded = session.scalars(select(ClaimRow.claim_id).where(*counted)).all()
+    ledger = settled_ledger(session, exclude=excluded)
+    del excluded
+    holders = _invoice_holders(session, counted, ledger)
+    member_ids = session.scalars(select(ClaimRow.member_id).where(*counted).distinct()
+                                 .order_by(ClaimRow.member_id)).all()
+    sides = [(loaded, Side(f"{label}：{loaded.policy.scheme.name}（{loaded.name}）"), {})
+             for loaded, label in ((current, "现行"), (draft, "草案"))]
+    changes = []
+    for start in range(0, len(member_ids), members_per_partition):
+        # a range of member ids in the database's own order: the same comparison selects the rows
+        low, high = member_ids[start], member_ids[min(start + members_per_partition, len(member_ids)) - 1]
+        inputs = _range_inputs(session, counted, low, high)
+        mine = inputs.members
+        part = Ledger(periods={k: v for k, v in ledger.periods.items() if k[0] in mine},
+                      lifetime_lump={m: v for m, v in ledger.lifetime_lump.items() if m in mine}, invoices=holders)
+        for loaded, side, per_member in sides:
+            result = calculate(loaded.policy, inputs.members, inputs.enrollments, inputs.claims, part, explain=False)
+            for line in result.lines:
+                if line.item and line.period == period:
+                    side.per_item[line.item] += line.amount
+                    side.per_unit[mine[line.member_id].unit] += line.amount
+                    per_member[line.member_id] = per_member.get(line.member_id, ZERO) + line.amount
+        (_, _, before), (_, _, after) = sides
+        for member_id in set(before) | set(after):
+            old, new = before.get(member_id, ZERO), after.get(member_id, ZERO)
+            if old != new:
+                member = mine[member_id]
+                changes.append(MemberChange(member_id, member.name, member.unit, old, new))
+        before.clear()
+        after.clear()
+    shares = session.execute(select(EnrollmentRow.item, func.sum(EnrollmentRow.shares))
+                             .where(EnrollmentRow.period == period).group_by(EnrollmentRow.item)).all()
+    for loaded, side, _ in sides:
         side.item_names = {item.code: item.name for item in loaded.policy.items}
-        result = calculate(loaded.policy, inputs.members, inputs.enrollments, inputs.claims, ledger)
-        for line in result.lines:
-            if line.item and line.period == period:
-                member = inputs.members[line.member_id]
-                side.per_item[line.item] += line.amount
-                side.per_unit[member.unit] += line.amount
-                side.per_member[line.member_id] += line.amount
-        _contributions(side, loaded.policy, enrollments, period)
-        sides.append(side)
-    current_side, draft_side = sides
+        _contributions(side, loaded.policy, shares, period)
+    current_side, draft_side = sides[0][1], sides[1][1]
     items = list(dict.fromkeys([*current_side.item_names, *draft_side.item_names]))
     units = sorted(set(current_side.per_unit) | set(draft_side.per_unit))
-    changes = []
-    for member_id in sorted(set(current_side.per_member) | set(draft_side.per_member)):
-        before, after = current_side.per_member.get(member_id, ZERO), draft_side.per_member.get(member_id, ZERO)
-        if before != after:
-            member = inputs.members[member_id]
-            changes.append(MemberChange(member_id, member.name, member.unit, before, after))
     changes.sort(key=lambda c: (-abs(c.difference), c.member_id))
-    return WhatIf(period, len(rows), current_side, draft_side, items, units, changes)
+    return WhatIf(period, claims, current_side, draft_side, items, units, changes)
 
 
-def _contributions(side: Side, policy: Policy, enrollments: list[EnrollmentRow], period: int) -> None:
+def _invoice_holders(session: Session, counted: tuple, ledger: Ledger) -> dict[str, str]:
+    """Each invoice's first holder: the live lines' holders, then — for the invoices that more than one of
+    the simulated claims carry — the first of those in evaluation order (discharge date, claim id)."""
+    holders = dict(ledger.invoices)
+    shared = (select(ClaimRow.invoice_no).where(*counted, ClaimRow.invoice_no.is_not(None), ClaimRow.invoice_no != "")
+              .group_by(ClaimRow.invoice_no).having(func.count() > 1))
+    rows = session.execute(select(ClaimRow.discharge_date, ClaimRow.claim_id, ClaimRow.invoice_no)
+                           .where(*counted, ClaimRow.invoice_no.in_(shared))).all()
+    for _, claim_id, invoice in sorted(rows):
+        holders.setdefault(invoice, claim_id)
+    return holders
+
+
+def _range_inputs(session: Session, counted: tuple, low: str, high: str) -> Inputs:
+    """The counted claims of the members from ``low`` to ``high``, those members, and all their enrollments
+    (coverage chains span periods)."""
+    claims = [claim_of(row) for row in session.execute(
+        select(*ClaimRow.__table__.c).where(*counted, ClaimRow.member_id >= low, ClaimRow.member_id <= high))]
+    members = {row.member_id: member_of(row) for row in session.execute(
+        select(*MemberRow.__table__.c).where(MemberRow.member_id >= low, MemberRow.member_id <= high))}
+    enrollments = [enrollment_of(row) for row in session.execute(
+        select(*EnrollmentRow.__table__.c).where(EnrollmentRow.member_id >= low, EnrollmentRow.member_id <= high))]
+    return Inputs(members, enrollments, claims)
+
+
+def _contributions(side: Side, policy: Policy, shares: list[tuple[str, int]], period: int) -> None:
+    """Contribution income of the period per item: the item's contribution times every share enrolled."""
     start = period_start(policy, period)
-    for enrollment in enrollments:
-        item = policy.item(enrollment.item)
+    for code, total in shares:
+        item = policy.item(code)
         if item is not None:
-            side.contributions[item.code] += item.contribution.at(start) * enrollment.shares
+            side.contributions[item.code] += item.contribution.at(start) * total
 
 
 def describe(whatif: WhatIf, top: int = 10) -> list[str]:

@@ -73,7 +73,7 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
             click.echo(f"注意：{notice}", err=True)
     try:
         loaded = read_policy(policy_file)
-        with collector_paused():
+        with collector_paused(collect=False):
             if settlements_file:
                 rows, claims_count = _from_settlements(loaded.policy, members, enrollments, settlements_file,
                                                        mapping_file, render)
@@ -86,9 +86,10 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     except ValueNotInForce as error:
         click.echo(f"{policy_file}: [POLICY_VALUE_NOT_IN_FORCE] {error}", err=True)
         sys.exit(2)
-    total = write_rows(rows, fmt, out, sys.stdout, policy_names(loaded.policy))
-    paid_claims = len({row[0] if fmt == "csv" else row["claim_id"] for row in rows
-                       if (row[5] if fmt == "csv" else row["amount"]) != "0.00"})
+    with collector_paused(collect=False):  # the process ends here: nothing to collect
+        total = write_rows(rows, fmt, out, sys.stdout, policy_names(loaded.policy))
+        paid_claims = len({row[0] if fmt == "csv" else row["claim_id"] for row in rows
+                           if (row[5] if fmt == "csv" else row["amount"]) != "0.00"})
     click.echo(f"已计算 {claims_count} 件申请，{len(rows)} 行结果，{paid_claims} 件有补助，"
                f"补助合计 {total:,.2f} 元" + ("" if out == "-" else f"；已写入 {out}"), err=True)
 

@@ -133,6 +133,33 @@ def test_whatif_raising_one_band_rate_costs_the_hand_computed_difference(store, 
     assert (whatif.current.contributions["medical"], whatif.current.contributions["critical"]) == (72, 60)
 
 
+@pytest.mark.parametrize("members_per_partition", [1, 2, 1000])
+def test_whatif_by_member_ranges_settles_a_shared_invoice_for_everyone_first(store, tmp_path, members_per_partition):
+    """B4 (HZ003) carries B1's (HZ002) invoice and is discharged later: a duplicate under both policies, even
+    when HZ002 and HZ003 are simulated in different member ranges."""
+    claims = tmp_path / "claims.csv"
+    lines = (DEDUCTIBLE / "claims.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    invoice = header.index("invoice_no")
+    rows = [line.split(",") for line in lines[1:]]
+    for row in rows:
+        if row[0] in ("B1", "B4"):
+            row[invoice] = "INV-SHARED"
+    claims.write_text("\n".join([lines[0], *(",".join(row) for row in rows)]) + "\n", encoding="utf-8")
+    add_users(store)
+    import_folder(store, DEDUCTIBLE, "hangzhou", claims)
+    publish_and_approve(store)
+    batch_and_approve(store, None)
+    draft = _draft(tmp_path, "{from: 0, to: 20000, rate: 0.50}", "{from: 0, to: 20000, rate: 0.60}")
+    with store.session() as s:
+        whatif = simulate(s, draft, 2025, AUDITOR, members_per_partition=members_per_partition)
+    # B1 alone pays medical: 1,000 → 1,200; B4 is a duplicate of B1's invoice either way (150 without it)
+    assert (whatif.current.per_item["medical"], whatif.draft.per_item["medical"]) == (Decimal("1000.00"),
+                                                                                     Decimal("1200.00"))
+    assert [(c.member_id, c.difference) for c in whatif.changes] == [("HZ002", Decimal("200.00"))]
+    assert whatif.claims == 4 and whatif.units == sorted(whatif.current.per_unit)
+
+
 def test_whatif_under_the_current_policy_reproduces_the_stored_batch(store, batch):
     publish_and_approve(store)
     with store.session() as s:
