@@ -28,7 +28,7 @@ from claims.policy.schema import EVENT_TYPE_NAMES
 from claims.store.models import ClaimRow, MemberRow, ResultLineRow
 from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch, policy_of
-from claims.workflow.decisions import decide
+from claims.workflow.decisions import apply_decisions
 from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 from exports.progress import Progress
@@ -260,19 +260,9 @@ def _import_review(session: Session, path: str | Path, user: str) -> ReviewImpor
     if moved:
         raise Refusal("REVIEW_STALE", f"{path} 未导入：{len(moved)} 件申请在审核表导出后已变动（" + "；".join(moved[:20])
                       + "），请重新导出批次的审核表")
-    counts: dict[str, int] = defaultdict(int)
-    before = {row.claim_id: row.version for row in rows}
-    recalculated = []
-    for row, decision, note in decisions:
-        now = session.get(ClaimRow, row.claim_id)
-        if now.version != before[row.claim_id] and before[row.claim_id] == versions.get(row.claim_id):
-            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
-            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
-            recalculated.append(row.claim_id)
-            continue
-        decide(session, row.claim_id, decision, user, note, expected_version=versions.get(row.claim_id))
-        counts[decision] += 1
-    return ReviewImport(batch_id, dict(counts), recalculated)
+    counts, recalculated = apply_decisions(
+        session, [(row.claim_id, decision, note, versions[row.claim_id]) for row, decision, note in decisions], user)
+    return ReviewImport(batch_id, counts, recalculated)
 
 
 def _moved_claims(session: Session, batch_id: int, versions: dict[str, int]) -> list[str]:
