@@ -56,7 +56,7 @@ def _row(number: int, columns: list[tuple[str, str]], values: Iterable, named: d
         elif isinstance(value, int | float | Decimal):
             cells.append(f'<c r="{letter}{number}"{style} t="n"><v>{value}</v></c>')
         elif isinstance(value, datetime | date):  # as ISO text: 2025-06-01, 2025-06-01 10:30:00
-            cells.append(f'<c r="{letter}{number}"{style} t="inlineStr">{_text(value.isoformat(" "))}</c>')
+            cells.append(f'<c r="{letter}{number}"{style} t="inlineStr">{_text(str(value))}</c>')
         else:
             cells.append(f'<c r="{letter}{number}"{style} t="inlineStr">{_text(str(value))}</c>')
     return f'<row r="{number}">{"".join(cells)}</row>'
