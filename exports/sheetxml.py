@@ -42,6 +42,40 @@ class Styled:
     style: str
 
 
+class Tall(list):
+    """A row of values printed at ``height`` points (wrapped text: Excel and LibreOffice do not grow a row
+    written without a height when they open the file, so wrapped text would print over the next row)."""
+
+    def __init__(self, values: Iterable, height: float):
+        super().__init__(values)
+        self.height = height
+
+
+def lines_for(text: str, width: float) -> int:
+    """Lines ``text`` wraps to in a column ``width`` characters wide (a Chinese character takes two)."""
+    import unicodedata
+
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text or ""))
+    return max(1, -(-shown // max(1, int(width) - 1)))
+
+
+def height_for(cells: Iterable[tuple[str, float]]) -> float:
+    """Points a row needs so that each (text, column width) shows whole when wrapped."""
+    return 15.0 * max((lines_for(text, width) for text, width in cells), default=1) + 2
+
+
+def _open_row(number: int, values) -> str:
+    height = getattr(values, "height", None)
+    return f'<row r="{number}" ht="{height:g}" customHeight="1">' if height else f'<row r="{number}">'
+
+
+def set_heights(text: str, heights: dict[int, float]) -> str:
+    """Sheet XML with these rows (already written) given a height."""
+    for number, height in heights.items():
+        text = text.replace(f'<row r="{number}">', f'<row r="{number}" ht="{height:g}" customHeight="1">', 1)
+    return text
+
+
 def _row(number: int, columns: list[tuple[str, str]], values: Iterable, named: dict[str, str]) -> str:
     cells = []
     for (letter, style), value in zip(columns, values, strict=False):
@@ -59,24 +93,32 @@ def _row(number: int, columns: list[tuple[str, str]], values: Iterable, named: d
             cells.append(f'<c r="{letter}{number}"{style} t="inlineStr">{_text(str(value))}</c>')
         else:
             cells.append(f'<c r="{letter}{number}"{style} t="inlineStr">{_text(str(value))}</c>')
-    return f'<row r="{number}">{"".join(cells)}</row>'
+    return f'{_open_row(number, values)}{"".join(cells)}</row>'
 
 
 def expand_rows(path: Path, sheets: dict[str, tuple[int, Iterable[list]] | tuple[int, Iterable[list], dict[str, str]]],
-                step: Callable[[str, int], None] | None = None) -> None:
+                step: Callable[[str, int], None] | None = None, heights: dict[str, dict[int, float]] | None = None) -> None:
     """Rewrite the workbook at ``path`` in place: in each sheet file named (``xl/worksheets/sheet1.xml``…),
     the sample row numbered ``first`` (its last row) becomes one row per list of values, numbered from
     ``first``. Each value takes the style of the sample's cell in its column — or, when the sheet's tuple
     names styles (``{"red": "A"}``: the style of the sample's cell in column A), no style, and a
-    ``Styled(value, "red")`` that one. ``step(sheet file, n)``: called as rows are written (a progress bar)."""
+    ``Styled(value, "red")`` that one; a ``Tall`` row has its height. ``heights``: rows openpyxl wrote
+    (the header) given a height, by sheet file; a sheet named there need not have rows to expand
+    (``first`` None). ``step(sheet file, n)``: called as rows are written (a progress bar)."""
     expanded = path.with_name(path.name + ".rows")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(expanded, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
-            if item.filename not in sheets:
+            heights_here = (heights or {}).get(item.filename)
+            if item.filename not in sheets and not heights_here:
                 target.writestr(item, source.read(item.filename))
                 continue
-            first, rows, *named = sheets[item.filename]
             text = source.read(item.filename).decode("utf-8")
+            if heights_here:
+                text = set_heights(text, heights_here)
+            if item.filename not in sheets:
+                target.writestr(item, text.encode("utf-8"))
+                continue
+            first, rows, *named = sheets[item.filename]
             start = text.index(f'<row r="{first}"')
             end = text.index("</sheetData>", start)
             styles = dict(_CELL.findall(text[start:end]))  # the sample's style of each column

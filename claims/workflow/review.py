@@ -33,7 +33,7 @@ from claims.workflow.errors import Refusal
 from claims.workflow.users import require
 from exports.progress import Progress
 from exports.safety import atomic_output, page_setup, text_cell
-from exports.sheetxml import expand_rows
+from exports.sheetxml import Tall, expand_rows, height_for, lines_for
 
 CHOICES = {"通过": "approve", "退回": "return", "不予补助": "refuse"}
 SHEET, META = "审核表", "批次信息"
@@ -129,7 +129,7 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str, p
     sheet = book.create_sheet(SHEET)
     full_header = header + ["审核结论", "备注"]
     last_row = FIRST_ROW - 1 + len(rows)
-    widths = [14, 12, 8, 22, 12, 12, 12, 16] + [16] * (len(header) - 10) + [14, 50, 12, 30]
+    widths = [14, 12, 8, 22, 12, 12, 12, 16] + [16] * (len(header) - 10) + [14, REASON_WIDTH, 12, 30]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = f"C{FIRST_ROW}"
@@ -168,13 +168,25 @@ def export_review(session: Session, batch_id: int, out: str | Path, user: str, p
     with atomic_output(out) as temporary:
         book.save(temporary)
         expand_rows(temporary, {
-            "xl/worksheets/sheet1.xml": (FIRST_ROW, ([*row.cells, None, None] for row in rows)),
+            "xl/worksheets/sheet1.xml": (FIRST_ROW, (_printed(row.cells) for row in rows)),
             "xl/worksheets/sheet2.xml": (META_FIRST_CLAIM, ([row.claim_id, row.version] for row in rows))},
-            step=(lambda name, count: bar.step(count) if name.endswith("sheet1.xml") else None) if bar else None)
+            step=(lambda name, count: bar.step(count) if name.endswith("sheet1.xml") else None) if bar else None,
+            heights={"xl/worksheets/sheet1.xml": {FIRST_ROW - 1: height_for(zip(full_header, widths, strict=True))}})
     if bar:
         bar.close()
     record_access(session, user, (row.cells[1] for row in rows), "review.export", f"批次 {batch_id}")
     return len(rows)
+
+
+REASON_WIDTH = 50
+
+
+def _printed(cells: list) -> list:
+    """A claim's row with its two empty decision cells; as tall as its wrapped reasons need, so that
+    printed (or opened) they do not run over the next claim."""
+    values = [*cells, None, None]
+    lines = lines_for(cells[-1], REASON_WIDTH)
+    return Tall(values, height_for([(cells[-1], REASON_WIDTH)])) if lines > 1 else values
 
 
 @dataclass
