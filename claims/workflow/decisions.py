@@ -50,11 +50,12 @@ def decide(session: Session, claim_id: str, decision: str, user: str, note: str 
         session.flush()
     except StaleDataError:
         raise Refusal("CLAIM_CHANGED", f"申请 {claim_id} 已被他人同时处理，本次决定未生效，请刷新后重试") from None
+    version = claim.version  # the version this decision wrote (read now: the queries below flush the session)
     lines = [digests.line_tuple(row) for row in session.scalars(
         select(ResultLineRow).where(ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True))
         .order_by(ResultLineRow.batch_id, ResultLineRow.position))]
     audit_log.append(session, user, f"claim.{decision}", "claim", claim_id,
-                     {"state": claim.state, "batch_id": claim.batch_id, "version": claim.version + 1,
+                     {"state": claim.state, "batch_id": claim.batch_id, "version": version,
                       "amount_fen": sum(line[3] for line in lines), "results_sha256": digests.results_sha(lines)},
                      note)
     if decision in ("return", "refuse"):
