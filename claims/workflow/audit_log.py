@@ -60,27 +60,17 @@ def reserve(session: Session) -> None:
     _lock_head(session)
 
 
-def _lock_head(session: Session) -> None:
-    """Take the append lock; held until the transaction ends."""
+def _lock_head(session: Session, count: int = 1) -> None:
+    """Take the append lock (counting ``count`` appends); held until the transaction ends."""
     locked = session.execute(update(AuditHead).where(AuditHead.id == 1)
-                             .values(appends=AuditHead.appends + 1)).rowcount
+                             .values(appends=AuditHead.appends + count)).rowcount
     if not locked:  # a database whose head row went missing: recreate it (the insert takes the lock too)
-        session.execute(insert(AuditHead).values(id=1, appends=1))
+        session.execute(insert(AuditHead).values(id=1, appends=count))
 
 
 def append(session: Session, user: str, action: str, entity: str, entity_id: str,
            details: dict[str, Any] | None = None, reason: str = "") -> AuditEntry:
-    key = keys.hmac_key()
-    current_id = keys.key_id(key)
-    _lock_head(session)
-    last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    if last is not None and last.key_id != current_id:
-        if not last.key_id:
-            raise Refusal("AUDIT_NOT_MIGRATED", "审计日志还是旧的未加密钥格式，请先运行 claims db init 完成迁移")
-        raise Refusal("AUDIT_KEY_WRONG",
-                      f"审计日志是用密钥 {last.key_id} 写的，而 {keys.key_dir() / keys.HMAC_FILE} 是密钥 {current_id}："
-                      f"请放回原来的密钥文件（或用环境变量 {keys.KEY_DIR_ENV} 指向它）")
-    seq, prev = (last.seq + 1, last.sha256) if last else (1, GENESIS)
+    key, current_id, seq, prev = _next(session, 1)
     at = now()
     details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
     entry = AuditEntry(seq=seq, at=at, user_name=user, action=action, entity=entity, entity_id=str(entity_id),
@@ -89,6 +79,46 @@ def append(session: Session, user: str, action: str, entity: str, entity_id: str
     session.add(entry)
     session.flush()
     return entry
+
+
+def append_many(session: Session, user: str, entries: list[tuple[str, str, str, dict[str, Any], str]]) -> int:
+    """Append ``entries`` — (action, entity, entity_id, details, reason) each, in order — as one run of the
+    chain: the same rows, seqs and HMACs as that many ``append`` calls (bar the time stamp), written with
+    one executemany per 10,000 instead of a SELECT, an INSERT and a flush each. Returns the last seq."""
+    if not entries:
+        return 0
+    session.flush()  # entries appended through the ORM before this run are in the table
+    key, current_id, seq, prev = _next(session, len(entries))
+    at = now()
+    rows = []
+    for action, entity, entity_id, details, reason in entries:
+        details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
+        sha = _digest(key, seq, at, user, action, entity, str(entity_id), details_json, reason, prev)
+        rows.append({"seq": seq, "at": at, "user_name": user, "action": action, "entity": entity,
+                     "entity_id": str(entity_id), "details_json": details_json, "reason": reason,
+                     "prev_sha256": prev, "key_id": current_id, "sha256": sha})
+        seq, prev = seq + 1, sha
+    connection = session.connection()
+    for start in range(0, len(rows), 10000):
+        connection.execute(AuditEntry.__table__.insert(), rows[start:start + 10000])
+    return seq - 1
+
+
+def _next(session: Session, count: int) -> tuple[bytes, str, int, str]:
+    """Under the append lock: (key, key id, the next seq, the sha it chains to) — refused when the log
+    was written under another key or not yet keyed."""
+    key = keys.hmac_key()
+    current_id = keys.key_id(key)
+    _lock_head(session, count)
+    last = session.execute(select(AuditEntry.seq, AuditEntry.sha256, AuditEntry.key_id)
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    if last is not None and last.key_id != current_id:
+        if not last.key_id:
+            raise Refusal("AUDIT_NOT_MIGRATED", "审计日志还是旧的未加密钥格式，请先运行 claims db init 完成迁移")
+        raise Refusal("AUDIT_KEY_WRONG",
+                      f"审计日志是用密钥 {last.key_id} 写的，而 {keys.key_dir() / keys.HMAC_FILE} 是密钥 {current_id}："
+                      f"请放回原来的密钥文件（或用环境变量 {keys.KEY_DIR_ENV} 指向它）")
+    return (key, current_id, *((last.seq + 1, last.sha256) if last else (1, GENESIS)))
 
 
 def entry_intact(entry: AuditEntry) -> bool:

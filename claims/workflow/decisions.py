@@ -18,7 +18,8 @@ from claims.workflow.ledger import bump, end_lines, keys_of_claims, lock, new_ev
 from claims.workflow.users import require
 
 DECISIONS = {"approve": "approved", "return": "returned", "refuse": "refused"}
-DECISION_NAMES = {"approve": "通过", "return": "退回", "refuse": "不予补助"}
+DECISION_NAMES = {"approve": "通过", "return": "退回", "refuse": "不予补助",
+                  "approve_first": "会审第一次通过（须另一位审核员复核）"}
 STATE_NAMES = {"received": "已受理", "calculated": "已计算", "approved": "已通过", "returned": "已退回",
                "refused": "不予补助", "paid": "已支付", "withdrawn": "已撤回（医保冲销）",
                "reversed": "已冲销（待追回）"}
@@ -116,3 +117,187 @@ def awaiting_second_reviewer(claim: ClaimRow) -> bool:
 def state_name(state: str, decided_by: str | None) -> str:
     """A claim's state as users read it: 已计算 with a first approval reads 会审待复核."""
     return SECOND_REVIEW_NOTE if state == "calculated" and decided_by else STATE_NAMES[state]
+
+
+# ── a review sheet's decisions, in bulk ────────────────────────────────────────────────────────────────
+
+APPROVE_CHUNK = 5000  # claims approved per round of statements (bounded IN lists on SQLite and PostgreSQL)
+
+def apply_decisions(session: Session, decisions: list[tuple[str, str, str, int]], user: str,
+                    bulk: bool = True) -> tuple[dict[str, int], list[str]]:
+    """Apply a review sheet's decisions — (claim, decision, note, version the reviewer saw) in the sheet's
+    order — as ``decide`` one at a time would: the same states, ledger and audit entries, and on a refusal
+    the same message for the same (first) claim. Returns (count per decision, claims left undecided because
+    a return or refusal earlier in the sheet re-evaluated them: their figures changed under the reviewer).
+
+    ``bulk``: runs of approvals are applied set-based (a few queries and one executemany per 5,000 claims,
+    the audit entries appended as one run of the chain); returns and refusals go one at a time, since each
+    re-evaluates the member's later claims. ``bulk=False`` is the one-at-a-time reference the tests compare
+    it with."""
+    require(session, user, "decide")
+    counts: dict[str, int] = {}
+    recalculated: list[str] = []
+    run: list[tuple[str, str, str, int]] = []
+
+    def approve_many(items: list[tuple[str, str, str, int]]) -> None:
+        for start in range(0, len(items), APPROVE_CHUNK):
+            done = _approve_many(session, items[start:start + APPROVE_CHUNK], user, recalculated)
+            if done:
+                counts["approve"] = counts.get("approve", 0) + done
+
+    def approve_run() -> None:
+        # 会审: a claim above the settings' threshold, or one holding a first approval, goes through decide
+        # (a first approval, or the second reviewer's), in its place in the sheet; runs of the rest in bulk
+        special = _second_review_claims(session, [claim_id for claim_id, *_ in run])
+        segment: list[tuple[str, str, str, int]] = []
+        for item in run:
+            if item[0] not in special:
+                segment.append(item)
+                continue
+            approve_many(segment)
+            segment = []
+            claim_id, decision, note, seen = item
+            if _version(session, claim_id) != seen:
+                recalculated.append(claim_id)
+                continue
+            decided = decide(session, claim_id, decision, user, note, expected_version=seen)
+            done = "approve" if decided.state == "approved" else "approve_first"
+            counts[done] = counts.get(done, 0) + 1
+        approve_many(segment)
+        run.clear()
+
+    for item in decisions:
+        claim_id, decision, note, seen = item
+        if bulk and decision == "approve":
+            run.append(item)
+            continue
+        approve_run()
+        if _version(session, claim_id) != seen:
+            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
+            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
+            recalculated.append(claim_id)
+            continue
+        decided = decide(session, claim_id, decision, user, note, expected_version=seen)
+        done = "approve_first" if decision == "approve" and decided.state == "calculated" else decision
+        counts[done] = counts.get(done, 0) + 1
+    approve_run()
+    return counts, recalculated
+
+
+def _second_review_claims(session: Session, claim_ids: list[str]) -> set[str]:
+    """Which of these claims a 会审 concerns: holding a first approval, or above the threshold in force."""
+    from decimal import ROUND_FLOOR
+
+    from sqlalchemy import func
+
+    from claims.settings import second_review_above
+
+    if not claim_ids:
+        return set()
+    session.flush()
+    special = set()
+    for start in range(0, len(claim_ids), APPROVE_CHUNK):
+        chunk = claim_ids[start:start + APPROVE_CHUNK]
+        special |= set(session.scalars(select(ClaimRow.claim_id).where(
+            ClaimRow.claim_id.in_(chunk), ClaimRow.state == "calculated", ClaimRow.decided_by.is_not(None))))
+    threshold, _ = second_review_above()
+    if threshold is None:
+        return special
+    limit = int((threshold * 100).to_integral_value(rounding=ROUND_FLOOR))  # amount_fen > limit ⇔ amount > threshold
+    for start in range(0, len(claim_ids), APPROVE_CHUNK):
+        chunk = claim_ids[start:start + APPROVE_CHUNK]
+        special |= set(session.scalars(select(ResultLineRow.claim_id).where(
+            ResultLineRow.claim_id.in_(chunk), ResultLineRow.current.is_(True)).group_by(ResultLineRow.claim_id)
+            .having(func.sum(ResultLineRow.amount_fen) > limit)))
+    return special
+
+
+def _version(session: Session, claim_id: str) -> int | None:
+    session.flush()
+    _forget(session, [claim_id])  # decide reads it next: as the database has it, not as first loaded
+    return session.scalar(select(ClaimRow.version).where(ClaimRow.claim_id == claim_id))
+
+
+def _forget(session: Session, claim_ids: list[str]) -> None:
+    """Claims the session had loaded are read again: set-based updates (a re-evaluation, a bulk approval)
+    change rows under the session's copies."""
+    for claim_id in claim_ids:
+        loaded = session.identity_map.get(session.identity_key(ClaimRow, claim_id))
+        if loaded is not None:
+            session.expire(loaded)
+
+
+def _approve_many(session: Session, run: list[tuple[str, str, str, int]], user: str,
+                  recalculated: list[str]) -> int:
+    """Approve these claims (at most a few thousand) in a handful of statements; the checks of ``decide``
+    for each claim in order, the first claim that fails refused with ``decide``'s own message."""
+    from sqlalchemy import bindparam, update
+
+    audit_log.reserve(session)  # the same lock order as decide: the audit head, then the ledger heads
+    session.flush()
+    ids = [claim_id for claim_id, *_ in run]
+    claims = {row.claim_id: row for row in session.execute(
+        select(ClaimRow.claim_id, ClaimRow.version, ClaimRow.state, ClaimRow.batch_id, ClaimRow.import_id)
+        .where(ClaimRow.claim_id.in_(ids)))}
+    importers = dict(session.execute(select(ImportRecord.id, ImportRecord.imported_by).where(
+        ImportRecord.id.in_({c.import_id for c in claims.values()}))).all())
+    creators = dict(session.execute(select(Batch.id, Batch.created_by).where(
+        Batch.id.in_({c.batch_id for c in claims.values() if c.batch_id is not None}))).all())
+    todo = []
+    for claim_id, _, note, seen in run:
+        claim = claims.get(claim_id)
+        if claim is not None and claim.version != seen:
+            recalculated.append(claim_id)  # re-evaluated by a return or refusal earlier in the sheet
+            continue
+        if claim is None:
+            raise Refusal("CLAIM_UNKNOWN", f"申请 {claim_id} 不存在")
+        if claim.state != "calculated":
+            raise Refusal("CLAIM_STATE", f"申请 {claim_id} 的状态是“{STATE_NAMES[claim.state]}”，只有“已计算”的申请可以审核")
+        if user in (importers.get(claim.import_id), creators.get(claim.batch_id)):
+            raise Refusal("FOUR_EYES", f"{user} 导入了该申请或创建了批次 {claim.batch_id}，不能审核通过（须由另一人审核）")
+        todo.append((claim, note))
+    if not todo:
+        return 0
+    todo_ids = [claim.claim_id for claim, _ in todo]
+    lock(session, keys_of_claims(session, todo_ids))
+    stale = _stale_claims(session, todo_ids)
+    for claim, _ in todo:
+        if claim.claim_id in stale:
+            raise Refusal("LEDGER_STALE", f"申请 {claim.claim_id} 计算时所依据的会员台账已经变动（有更早的申请被退回、不予补助或更正），"
+                                          "本次通过未生效；请退回该申请并重新提交、重新计算后再审核")
+    table = ClaimRow.__table__
+    changed = session.execute(
+        update(table).where(table.c.claim_id == bindparam("b_claim"), table.c.version == bindparam("b_version"),
+                            table.c.state == "calculated")
+        .values(state="approved", decided_by=user, decision_note=bindparam("b_note"), version=table.c.version + 1),
+        [{"b_claim": claim.claim_id, "b_version": claim.version, "b_note": note} for claim, note in todo]).rowcount
+    if changed != len(todo):
+        raise Refusal("CLAIM_CHANGED", f"申请 {todo[0][0].claim_id} 等已被他人同时处理，本次决定未生效，请刷新后重试")
+    lines: dict[str, list] = {claim_id: [] for claim_id in todo_ids}
+    for row in session.execute(select(ResultLineRow.claim_id, ResultLineRow.item, ResultLineRow.benefit,
+                                      ResultLineRow.amount_fen, ResultLineRow.reason)
+                               .where(ResultLineRow.claim_id.in_(todo_ids), ResultLineRow.current.is_(True))
+                               .order_by(ResultLineRow.claim_id, ResultLineRow.batch_id, ResultLineRow.position)):
+        lines[row.claim_id].append(digests.line_tuple(row._asdict()))
+    audit_log.append_many(session, user, [
+        ("claim.approve", "claim", claim.claim_id,
+         {"state": "approved", "batch_id": claim.batch_id, "version": claim.version + 1,
+          "amount_fen": sum(line[3] for line in lines[claim.claim_id]),
+          "results_sha256": digests.results_sha(lines[claim.claim_id])}, note)
+        for claim, note in todo])
+    _forget(session, todo_ids)
+    return len(todo)
+
+
+def _stale_claims(session: Session, claim_ids: list[str]) -> set[str]:
+    """Which of these claims have a live line computed against a ledger head that has moved on since."""
+    from sqlalchemy import and_, or_
+
+    from claims.store.models import LedgerHead
+
+    heads = LedgerHead.__table__
+    return set(session.scalars(select(ResultLineRow.claim_id).join(
+        heads, and_(heads.c.member_id == ResultLineRow.member_id, heads.c.period == ResultLineRow.period)).where(
+        ResultLineRow.claim_id.in_(claim_ids), ResultLineRow.live_from.is_not(None),
+        ResultLineRow.live_until.is_(None),
+        or_(ResultLineRow.generation.is_(None), ResultLineRow.generation != heads.c.generation)).distinct()))

@@ -97,7 +97,8 @@ def later_claims(session: Session, ended_claim: ClaimRow, keys: set[tuple[str, i
     rows = []
     for chunk in _chunks(sorted(found)):
         rows += list(session.execute(select(*ClaimRow.__table__.c).where(ClaimRow.claim_id.in_(chunk),
-                                                                         ClaimRow.state.in_(LIVE))))
+                                                                         ClaimRow.state.in_(LIVE))
+                                     .order_by(ClaimRow.claim_id)))  # not the table's physical order
     return [r for r in rows if found[r.claim_id] > ended_batch or evaluation_order(claim_of(r)) > ended_order]
 
 
