@@ -90,6 +90,10 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
     async def not_found(request: Request, exc):
         return page(request, "message.html", 404, title="页面不存在", message="没有这个页面。[NOT_FOUND]")
 
+    async def wrong_method(request: Request, exc):
+        return page(request, "message.html", 405, title="不能这样打开",
+                    message="这个地址只接受页面上的按钮提交，不能直接打开。[METHOD_NOT_ALLOWED]")
+
     async def server_error(request: Request, exc):
         return HTMLResponse("<!doctype html><meta charset=utf-8><title>出错了</title>"
                             "<p>服务器内部错误，已记录，请稍后再试或联系管理员。[SERVER_ERROR]</p>", status_code=500)
@@ -108,7 +112,7 @@ def create_app(db_url: str, clock: Callable[[], datetime] | None = None) -> Guar
             *[route for module in PAGES for route in import_module(module).routes(site)],
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
-        exception_handlers={404: not_found, 500: server_error},
+        exception_handlers={404: not_found, 405: wrong_method, 500: server_error},
         lifespan=lifespan,
     )
     return Guard(app, store, now)

@@ -91,7 +91,7 @@ def member_lookup(session: Session, id_number: str, claim_id: str, phone_last4: 
                                  .order_by(ClaimRow.discharge_date, ClaimRow.claim_id)):
         amount = f"{from_fen(totals[claim.claim_id]):,.2f}" if claim.claim_id in totals else "—"
         outcome.claims.append(LookupClaim(claim.claim_id, STATE_NAMES.get(claim.state, claim.state), amount,
-                                          explanation_lines(session, claim)))
+                                          explanation_lines(session, claim, for_member=True)))
     record_access(session, WHO, [member.member_id], "lookup", f"申请 {claim_id}", now)
     return outcome
 

@@ -66,7 +66,7 @@ def require(session: Session, user_name: str | None, action: str) -> User:
         raise Refusal("USER_DISABLED", f"用户“{user_name}”已停用")
     allowed = PERMISSIONS[action]
     if not allowed & roles_of(user):
-        roles = "、".join(_short(r) for r in sorted(allowed))
+        roles = "、".join(_short(r) for r in ROLES if r in allowed)  # in the order roles are listed
         held = "、".join(_short(r) for r in sorted(roles_of(user)))
         raise Refusal("ROLE_REFUSED", f"用户“{user_name}”的角色是{held}，此操作只允许{roles}执行")
     return user

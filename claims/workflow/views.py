@@ -91,13 +91,13 @@ def claim_explained(session: Session, user: str, claim_id: str, what: str = "exp
     return "\n".join([f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}", *text]), explained
 
 
-def explanation_lines(session: Session, claim: ClaimRow) -> list[str]:
+def explanation_lines(session: Session, claim: ClaimRow, for_member: bool = False) -> list[str]:
     """A claim's current lines in words: each benefit's amount, then how it was computed. The caller checks who
-    may read it and records the view."""
-    return explanation_parts(session, claim)[0]
+    may read it and records the view. ``for_member``: without the staff's batch references."""
+    return explanation_parts(session, claim, for_member)[0]
 
 
-def explanation_parts(session: Session, claim: ClaimRow) -> tuple[list[str], list[dict]]:
+def explanation_parts(session: Session, claim: ClaimRow, for_member: bool = False) -> tuple[list[str], list[dict]]:
     """(the explanation's lines of text, its result lines as values); no check, no record: the caller's."""
     claim_id = claim.claim_id
     lines = list(session.scalars(select(ResultLineRow).where(
@@ -108,14 +108,15 @@ def explanation_parts(session: Session, claim: ClaimRow) -> tuple[list[str], lis
                                                         ResultLineRow.claim_id == claim_id))).limit(1))
     if pending:
         out.append(f"注意：有一项更正待复核（更正批次 {pending}），复核通过前以下金额不变。")
-    if claim.state == "calculated" and claim.decision_note:
+    if claim.state == "calculated" and claim.decision_note and not for_member:  # a reviewer's note is staff's
         out.append(claim.decision_note)
     if not lines:
         out.append("尚未计算。")
     explained = explained_lines(session, lines)
     for line in explained:
         reason = f"（{line['reason']}）" if line["reason"] else ""
-        out.append(f"● {line['title']}：{line['amount']} 元{reason}  [批次 {line['batch_id']}]")
+        batch = "" if for_member else f"  [批次 {line['batch_id']}]"
+        out.append(f"● {line['title']}：{line['amount']} 元{reason}{batch}")
         out.append("  " + line["text"])
     return out, explained
 

@@ -97,6 +97,7 @@ def test_the_payout_workbook_downloads_under_its_chinese_name_and_is_recorded(we
     assert list(temp_root.iterdir()) == []  # the temporary folder is gone once the file was sent
     again = _post(web, f"/finance/{batch}/payouts")  # the CLI's refusal: nothing new to export
     assert again.status_code == 403 and "NOTHING_APPROVED" in again.text and "没有已通过" in again.text
+    assert "--reexport" not in again.text and "重新导出" in again.text  # the page's control, not the CLI option
 
 
 def test_the_bank_file_pays_each_member_once_and_a_second_one_pays_nothing_twice(web, store, batch, temp_root):
@@ -117,6 +118,7 @@ def test_the_bank_file_pays_each_member_once_and_a_second_one_pays_nothing_twice
     assert sorted(Decimal(r[2]) for r in rows[1:]) == sorted(per_member.values())
     second = _post(web, f"/finance/{batch}/bank", template="generic", encoding="")
     assert second.status_code == 403 and "NOTHING_TO_PAY" in second.text and "等待银行回盘" in second.text
+    assert "claims " not in second.text and "--" not in second.text.split("NOTHING_TO_PAY")[0][-300:]
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(BankTransfer)) == len(per_member)
         assert [e.kind for e in s.scalars(select(ExportRecord))] == ["bank"]

@@ -72,6 +72,7 @@ def test_the_right_three_fields_show_the_members_claims_only_masked_and_recorded
     assert shown == HIS_CLAIMS
     assert OTHER_MEMBERS_CLAIM not in answer.text and "王丽" not in answer.text
     assert ID_NUMBER not in answer.text and "330102********025X" in answer.text
+    assert "[批次" not in answer.text  # the staff's batch references are not the member's business
     with store.session() as s:
         states = {c.claim_id: c.state for c in s.scalars(select(ClaimRow).where(ClaimRow.member_id == "HZ1002"))}
         records = [(r.user_name, r.member_id, r.what) for r in s.scalars(select(AccessRecord))]

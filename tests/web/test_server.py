@@ -146,3 +146,10 @@ def test_the_administrator_is_greeted_but_sees_no_members(web):
     home = web.get("/")
     assert f"您好，{ADMIN}" in home.text and "不办理申请业务" in home.text
     assert "ROLE_REFUSED" in web.get("/claim?id=A1").text
+
+
+def test_a_page_opened_the_wrong_way_answers_in_chinese(web):
+    log_in(web)
+    answer = web.get("/logout")  # logging out is a button (POST); typing the address must not show English
+    assert answer.status_code == 405 and "METHOD_NOT_ALLOWED" in answer.text and "不能直接打开" in answer.text
+    assert "Method Not Allowed" not in answer.text

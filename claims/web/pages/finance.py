@@ -101,7 +101,7 @@ def routes(site: Site) -> list[Route]:
         if refusal is not None or isinstance(written, ProblemsFound):
             shutil.rmtree(folder, ignore_errors=True)
             if refusal is not None:
-                return await overview(request, 403, error=f"{refusal.message} [{refusal.code}]")
+                return await overview(request, 403, error=f"{on_the_page(refusal.message)} [{refusal.code}]")
             return await overview(request, 400, error="未能生成文件：",
                                   problems=[str(p) for p in written.problems] + said)
         files = written.files
@@ -130,7 +130,7 @@ def routes(site: Site) -> list[Route]:
             return await overview(request, 404, error="没有这个批次。[BATCH_UNKNOWN]")
         done, refusal = await site.work(mark_paid, batch_id, request.state.user)
         if refusal is not None:
-            return await overview(request, 403, error=f"{refusal.message} [{refusal.code}]")
+            return await overview(request, 403, error=f"{on_the_page(refusal.message)} [{refusal.code}]")
         count, total = done
         return await overview(request, notice=f"批次 {batch_id}：{count} 件申请标记为已支付，合计 {total:,.2f} 元。")
 
@@ -155,7 +155,7 @@ def routes(site: Site) -> list[Route]:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if refusal is not None:
-            return await overview(request, 403, error=f"{refusal.message} [{refusal.code}]")
+            return await overview(request, 403, error=f"{on_the_page(refusal.message)} [{refusal.code}]")
         if isinstance(done, ProblemsFound):
             return await overview(request, 400, error="回盘文件与发出的转账不符，整份未处理：",
                                   problems=[str(p).replace(str(folder) + "/", "") for p in done.problems])
@@ -190,3 +190,16 @@ def _summary(done) -> dict:
             "failed": [{"name": t.name, "account": mask_account(t.account), "amount": yuan([t]), "reason": t.reason}
                        for t in done.failed], "failed_total": yuan(done.failed),
             "claims_paid": done.claims_paid, "batch_paid": done.batch_paid}
+
+
+# The workflow's refusals are worded for both doors; where one names a command-line option or command, the
+# finance page names its own control instead (the clerk reading it has no terminal).
+PAGE_WORDS = (("请加 --reexport", "请勾选“重新导出”后再下载"), ("（请 claims bank reconcile）", "（请在下方上传回盘文件对账）"),
+              ("请用 claims bank reconcile 对账", "请在下方上传回盘文件对账"), ("claims bank reconcile", "上传回盘文件对账"),
+              ("--reexport", "“重新导出”"))
+
+
+def on_the_page(message: str) -> str:
+    for command_words, page_words in PAGE_WORDS:
+        message = message.replace(command_words, page_words)
+    return message
