@@ -5,7 +5,6 @@ and a member looks up their claims — right, then wrong."""
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import pytest
 from openpyxl import load_workbook
@@ -14,13 +13,12 @@ from claims.store.database import Store, init_database
 from tests.conftest import ROOT
 from tests.store.helpers import AUDITOR, FINANCE, PASSWORD, add_users, batch_and_approve, import_folder
 from tests.web.browsing import (
-    CHROMEDRIVER,
-    CHROMIUM,
     click_and_wait,
     log_in,
     needs_chromium,
     serve,
     shoot,
+    start_browser,
     text_of,
 )
 
@@ -41,36 +39,13 @@ def server(tmp_path_factory):
         yield base, batch
 
 
-@contextmanager
-def browser_downloading_to(folder):
-    """Chromium as browsing.start_browser, at 1366×768, saving downloads into ``folder`` without asking."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1366,768",
-                 "--disable-dev-shm-usage", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"download.default_directory": str(folder),
-                                              "download.prompt_for_download": False,
-                                              "safebrowsing.enabled": False})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def test_finance_downloads_the_payout_workbook_in_the_browser(server, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, batch = server
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    with browser_downloading_to(downloads) as browser:
+    with start_browser(downloads) as browser:
         log_in(browser, base, FINANCE, PASSWORD)
         click_and_wait(browser, browser.find_element(By.ID, "nav-finance"))
         assert f"批次 {batch}" in text_of(browser, f"batch-{batch}")
@@ -93,7 +68,7 @@ def test_the_auditor_reruns_a_batch_and_sees_it_agree(server, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, batch = server
-    with browser_downloading_to(tmp_path) as browser:
+    with start_browser(tmp_path) as browser:
         log_in(browser, base, AUDITOR, PASSWORD)
         click_and_wait(browser, browser.find_element(By.ID, "nav-audit"))
         shoot(browser, "audit-1-page")
@@ -109,7 +84,7 @@ def test_a_member_looks_up_their_claims_right_and_wrong(server, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, _ = server
-    with browser_downloading_to(tmp_path) as browser:
+    with start_browser(tmp_path) as browser:
         browser.get(base + "/login")
         click_and_wait(browser, browser.find_element(By.ID, "lookup-link"))
 
