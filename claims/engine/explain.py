@@ -110,7 +110,7 @@ def _render_reason(step: Step) -> str:
         detail = f"（事件日 {v['event_date']} 时 {v['age']} 周岁，{rule} {v['low']}–{v['high']} 周岁）"
     elif reason is Reason.HOSPITAL_LEVEL:
         rule = f"{v['period']} 年度要求" if "period" in v else "要求"
-        detail = f"（{_level(v['level'])}医院，{rule}{_level(v['minimum'])}及以上）"
+        detail = f"（{level_name(v['level'])}医院，{rule}{level_name(v['minimum'])}及以上）"
     elif reason is Reason.WAITING_PERIOD:
         detail = f"（确诊日为连续保障第 {v['day']} 天，自 {v['since']} 起算；第 {v['first']}–{v['last']} 天不予补助）"
     elif reason is Reason.NOT_CHOSEN:
@@ -118,7 +118,8 @@ def _render_reason(step: Step) -> str:
     return REASON_TEXT[reason] + detail + "。"
 
 
-def _level(level) -> str:
+def level_name(level) -> str:
+    """A hospital level as people say it: 三级 for 3."""
     return {1: "一级", 2: "二级", 3: "三级"}.get(int(level), f"{level}级")
 
 

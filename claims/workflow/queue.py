@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from claims.engine.explain import level_name
 from claims.engine.reasons import Reason
 from claims.money import from_fen, to_fen
 from claims.settings import DEFAULT_FLAGS, flag_name
@@ -275,7 +276,7 @@ def claim_detail(session: Session, user: str, claim_id: str) -> dict:
         "member_id": claim.member_id, "state": state_name(claim.state, claim.decided_by), "waiting": claim.state == "calculated",
         "event": {"type": EVENT_TYPE_NAMES.get(claim.event_type, claim.event_type),
                   "admitted": claim.admission_date.isoformat(), "discharged": claim.discharge_date.isoformat(),
-                  "hospital_level": claim.hospital_level, "diagnoses": claim.diagnoses,
+                  "hospital_level": level_name(claim.hospital_level), "diagnoses": claim.diagnoses,
                   "total_cost": _yuan(claim.total_cost_fen), "insurance_paid": _yuan(claim.insurance_paid_fen),
                   "in_scope": _yuan(claim.self_pay_in_scope_fen), "out_of_scope": _yuan(claim.self_pay_out_of_scope_fen),
                   "submitted": claim.submitted_date.isoformat(), "invoice": claim.invoice_no},

@@ -147,6 +147,7 @@ def test_a_reviewer_approves_returns_and_refuses_from_the_claim_page(web, store,
     log_in(web, REVIEWER)
     page = web.get("/claims/C0001")
     assert page.status_code == 200 and "C0001" in page.text and "本期剩余限额" in page.text
+    assert "三级医院" in page.text and "医院等级 3" not in page.text  # the level as people say it (review_data: 3)
     seen = re.search(r'name="version" value="(\d+)"', page.text).group(1)
     approved = _decide(web, "C0001", "approve")
     assert approved.status_code == 303 and _state(store, "C0001") == ("approved", REVIEWER)
