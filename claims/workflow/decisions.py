@@ -139,6 +139,17 @@ def apply_decisions(session: Session, decisions: list[tuple[str, str, str, int]]
     recalculated: list[str] = []
     run: list[tuple[str, str, str, int]] = []
 
+    def decide_one(item: tuple[str, str, str, int]) -> None:
+        claim_id, decision, note, seen = item
+        if _version(session, claim_id) != seen:
+            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
+            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
+            recalculated.append(claim_id)
+            return
+        decided = decide(session, claim_id, decision, user, note, expected_version=seen)
+        done = "approve_first" if decision == "approve" and decided.state == "calculated" else decision
+        counts[done] = counts.get(done, 0) + 1
+
     def approve_many(items: list[tuple[str, str, str, int]]) -> None:
         for start in range(0, len(items), APPROVE_CHUNK):
             done = _approve_many(session, items[start:start + APPROVE_CHUNK], user, recalculated)
@@ -156,30 +167,16 @@ def apply_decisions(session: Session, decisions: list[tuple[str, str, str, int]]
                 continue
             approve_many(segment)
             segment = []
-            claim_id, decision, note, seen = item
-            if _version(session, claim_id) != seen:
-                recalculated.append(claim_id)
-                continue
-            decided = decide(session, claim_id, decision, user, note, expected_version=seen)
-            done = "approve" if decided.state == "approved" else "approve_first"
-            counts[done] = counts.get(done, 0) + 1
+            decide_one(item)
         approve_many(segment)
         run.clear()
 
     for item in decisions:
-        claim_id, decision, note, seen = item
-        if bulk and decision == "approve":
+        if bulk and item[1] == "approve":
             run.append(item)
             continue
         approve_run()
-        if _version(session, claim_id) != seen:
-            # a return or refusal earlier in this sheet re-evaluated the claim: its figures changed, so the
-            # decision taken on the old figures is not applied; it waits, recalculated, for a new sheet
-            recalculated.append(claim_id)
-            continue
-        decided = decide(session, claim_id, decision, user, note, expected_version=seen)
-        done = "approve_first" if decision == "approve" and decided.state == "calculated" else decision
-        counts[done] = counts.get(done, 0) + 1
+        decide_one(item)
     approve_run()
     return counts, recalculated
 
@@ -195,20 +192,17 @@ def _second_review_claims(session: Session, claim_ids: list[str]) -> set[str]:
     if not claim_ids:
         return set()
     session.flush()
-    special = set()
-    for start in range(0, len(claim_ids), APPROVE_CHUNK):
-        chunk = claim_ids[start:start + APPROVE_CHUNK]
-        special |= set(session.scalars(select(ClaimRow.claim_id).where(
-            ClaimRow.claim_id.in_(chunk), ClaimRow.state == "calculated", ClaimRow.decided_by.is_not(None))))
     threshold, _ = second_review_above()
-    if threshold is None:
-        return special
-    limit = int((threshold * 100).to_integral_value(rounding=ROUND_FLOOR))  # amount_fen > limit ⇔ amount > threshold
+    limit = None if threshold is None else int((threshold * 100).to_integral_value(rounding=ROUND_FLOOR))
+    special: set[str] = set()  # amount_fen > limit ⇔ amount > threshold
     for start in range(0, len(claim_ids), APPROVE_CHUNK):
         chunk = claim_ids[start:start + APPROVE_CHUNK]
-        special |= set(session.scalars(select(ResultLineRow.claim_id).where(
-            ResultLineRow.claim_id.in_(chunk), ResultLineRow.current.is_(True)).group_by(ResultLineRow.claim_id)
-            .having(func.sum(ResultLineRow.amount_fen) > limit)))
+        special.update(session.scalars(select(ClaimRow.claim_id).where(
+            ClaimRow.claim_id.in_(chunk), ClaimRow.state == "calculated", ClaimRow.decided_by.is_not(None))))
+        if limit is not None:
+            special.update(session.scalars(select(ResultLineRow.claim_id).where(
+                ResultLineRow.claim_id.in_(chunk), ResultLineRow.current.is_(True)).group_by(ResultLineRow.claim_id)
+                .having(func.sum(ResultLineRow.amount_fen) > limit)))
     return special
 
 

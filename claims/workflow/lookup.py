@@ -79,7 +79,7 @@ def member_lookup(session: Session, id_number: str, claim_id: str, phone_last4: 
     session.add(LookupAttempt(at=now, client_sha256=client_key, id_number_sha256=id_key, matched=member is not None))
     if member is None:
         return LookupOutcome(NO_MATCH)
-    from claims.workflow.views import explanation_lines
+    from claims.workflow.views import explanation_parts
 
     outcome = LookupOutcome(name=member.name, id_number=mask_id_number(member.id_number), unit=member.unit)
     totals = dict(session.execute(
@@ -91,7 +91,7 @@ def member_lookup(session: Session, id_number: str, claim_id: str, phone_last4: 
                                  .order_by(ClaimRow.discharge_date, ClaimRow.claim_id)):
         amount = f"{from_fen(totals[claim.claim_id]):,.2f}" if claim.claim_id in totals else "—"
         outcome.claims.append(LookupClaim(claim.claim_id, STATE_NAMES.get(claim.state, claim.state), amount,
-                                          explanation_lines(session, claim, for_member=True)))
+                                          explanation_parts(session, claim, for_member=True)[0]))
     record_access(session, WHO, [member.member_id], "lookup", f"申请 {claim_id}", now)
     return outcome
 

@@ -91,14 +91,10 @@ def claim_explained(session: Session, user: str, claim_id: str, what: str = "exp
     return "\n".join([f"申请 {claim_id}（{member.name}，{member.unit}），状态：{STATE_NAMES[claim.state]}", *text]), explained
 
 
-def explanation_lines(session: Session, claim: ClaimRow, for_member: bool = False) -> list[str]:
-    """A claim's current lines in words: each benefit's amount, then how it was computed. The caller checks who
-    may read it and records the view. ``for_member``: without the staff's batch references."""
-    return explanation_parts(session, claim, for_member)[0]
-
-
 def explanation_parts(session: Session, claim: ClaimRow, for_member: bool = False) -> tuple[list[str], list[dict]]:
-    """(the explanation's lines of text, its result lines as values); no check, no record: the caller's."""
+    """(the explanation's lines of text, its result lines as values): each benefit's amount, then how it was
+    computed. No check, no record: the caller checks who may read it and records the view. ``for_member``:
+    without the staff's batch references and notes."""
     claim_id = claim.claim_id
     lines = list(session.scalars(select(ResultLineRow).where(
         ResultLineRow.claim_id == claim_id, ResultLineRow.current.is_(True)).order_by(ResultLineRow.position)))
