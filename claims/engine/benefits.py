@@ -19,11 +19,6 @@ def trigger_step(plan: BenefitPlan, claim: Claim, triggered: dict[str, tuple[str
     return Step("trigger_code", {"code": code, "kind": kind}, plan.reference)
 
 
-def event_date(plan: BenefitPlan, claim: Claim):
-    """Lump sums count from the diagnosis date; expense and daily benefits from the discharge date."""
-    return claim.diagnosis_date if plan.lump_scope is not None else claim.discharge_date
-
-
 def banded_expense(ctx: Context, a: Assessment) -> None:
     claim, terms = a.claim, a.terms
     base = a.plan.base_of(claim)

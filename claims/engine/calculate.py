@@ -94,7 +94,7 @@ def _claim_level(ctx: Context, claim: Claim) -> tuple[int, Reason, dict] | None:
 
 
 def _assess(ctx: Context, claim, member, plan, triggered: dict) -> Assessment:
-    day = kinds.event_date(plan, claim)
+    day = plan.event_date(claim)
     period, start = ctx.plan.period(day)
     steps = [kinds.trigger_step(plan, claim, triggered)] if ctx.explain else None
     a = Assessment(claim, member, plan, day, period, start, plan.terms(start), steps)
@@ -129,7 +129,7 @@ def _settle(ctx: Context, item: ItemPlan, a: Assessment) -> ResultLine:
     paid, reason, caps = apply_caps(ctx, a, item, counts)
     count = Count(claim.member_id, a.period, item.code, plan.code, paid, a.base_counted, a.days_counted,
                   plan.lump_scope, plan.ends_cover)
-    ctx.ledger.record(count)
+    ctx.ledger.record(count, counts)
     if a.steps is None:
         return ResultLine(claim.claim_id, claim.member_id, a.period, item.code, plan.code, paid, reason, None,
                           plan.order, count)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from operator import attrgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 from claims.engine.model import Enrollment
@@ -21,7 +21,7 @@ class Cover(NamedTuple):
         return (day - self.continuous_since).days + 1
 
 
-_CHAIN_ORDER = attrgetter("member_id", "item", "period")
+_CHAIN_ORDER = itemgetter(0, 1, 2)  # Enrollment.member_id, .item, .period
 
 
 class CoverIndex:
@@ -50,11 +50,11 @@ class CoverIndex:
                         since = previous.continuous_since
             previous = Cover(enrollment, since)
             covers[(enrollment.member_id, enrollment.item, enrollment.period)] = previous
-        self._covers = covers
+        self.covers = covers  # (member id, item, period) → the enrollment and since when cover is continuous
 
     def cover(self, member_id: str, item: str, period: int, day: date) -> Cover | None:
         """The cover in force on ``day`` (which lies in ``period``), or None."""
-        cover = self._covers.get((member_id, item, period))
+        cover = self.covers.get((member_id, item, period))
         if cover is None or day < cover.enrollment.start_date:
             return None
         return cover

@@ -28,7 +28,7 @@ class Count(NamedTuple):
     ends_cover: bool = False  # lump_sum of an item with ends_cover_on_payout
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberPeriod:
     base: dict[str, Decimal] = field(default_factory=dict)  # banded_expense benefit → cumulative base
     days: dict[str, int] = field(default_factory=dict)  # per_diem benefit → paid days
@@ -84,10 +84,12 @@ class Ledger:
         if invoice_no:
             self.invoices.setdefault(invoice_no, claim_id)
 
-    def record(self, count: Count) -> None:
+    def record(self, count: Count, period: MemberPeriod | None = None) -> None:
         """Count one result line that passed every check. The engine and the store's replay of settled
-        lines both come through here, so a later batch continues exactly where the earlier ones ended."""
-        period = self.member_period(count.member_id, count.period)
+        lines both come through here, so a later batch continues exactly where the earlier ones ended.
+        ``period``: the member's entry for the period when the caller already holds it."""
+        if period is None:
+            period = self.member_period(count.member_id, count.period)
         if count.base is not None:
             period.base[count.benefit] = period.base.get(count.benefit, ZERO) + count.base
         if count.days is not None:

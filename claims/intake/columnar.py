@@ -34,7 +34,7 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -45,6 +45,9 @@ from claims.intake.rows import EVENT_TYPES, LEVELS, _header
 from claims.intake.schemas import CONFIG, IDENT, SCHEMAS, split_codes
 from claims.intake.tables import MAX_CELL_CHARS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Table, decode_csv
 from claims.policy.schema import Policy
+
+if TYPE_CHECKING:
+    from claims.intake import Share
 
 # a distinct value is validated once when a column has at most this many of them (or a tenth of its rows)
 FEW = 50_000
@@ -139,8 +142,9 @@ def _few(column, kind: str, field: str, today: date | None, dtype, convert: Call
             mapping[value] = convert(check.validate_python(value, context={"today": today}))
         except ValidationError:
             raise NotProved from None
-    return column.replace_strict(mapping, default=None, return_dtype=dtype) if dtype is not pl.Object else \
-        [None if v is None else mapping[v] for v in column.to_list()]
+    if dtype is pl.Object:
+        return mapping  # values polars cannot hold (tuples of codes): records look each cell up
+    return column.replace_strict(mapping, default=None, return_dtype=dtype)
 
 
 def _matches(column, pattern: str, max_chars: int | None = None, min_chars: int = 1) -> None:
@@ -158,10 +162,13 @@ def _required(frame, fields: tuple[str, ...]) -> None:
             raise NotProved
 
 
-def _text_list(frame, field: str) -> list[str]:
+def _text(frame, field: str):
+    """An optional text column, "" where empty or absent."""
+    import polars as pl
+
     if field not in frame.columns:
-        return [""] * frame.height
-    return frame[field].fill_null("").to_list()
+        return pl.repeat("", frame.height, dtype=pl.String, eager=True).alias(field)
+    return frame[field].fill_null("")
 
 
 def _fen(column):
@@ -174,15 +181,15 @@ def _fen(column):
     return whole * 100 + cents
 
 
-def _decimals(column) -> list[Decimal]:
-    """Plain money text as Decimal with two places, as ``parse_money`` gives it (1234.5 → 1234.50)."""
+def _two_places(column):
+    """Plain money text with two places, as ``parse_money`` gives it (1234.5 → 1234.50); a Decimal of it keeps
+    them."""
     import polars as pl
 
     dot = column.str.find(".", literal=True)
     places = (column.str.len_bytes() - dot - 1).fill_null(0)
-    text = pl.select(pl.when(dot.is_null()).then(column + ".00").when(places == 1).then(column + "0")
+    return pl.select(pl.when(dot.is_null()).then(column + ".00").when(places == 1).then(column + "0")
                      .otherwise(column)).to_series()
-    return list(map(Decimal, text.to_list()))
 
 
 def _records(cls, *columns) -> list:
@@ -192,7 +199,8 @@ def _records(cls, *columns) -> list:
 
 # ── the three files ───────────────────────────────────────────────────────────────────────────────────
 
-def members_of(frame, today: date | None) -> dict[str, Member]:
+def members_of(frame, today: date | None):
+    """The members file proved valid: a frame of ``Member``'s fields, typed."""
     import polars as pl
 
     _required(frame, ("member_id", "name", "id_number", "unit"))
@@ -218,16 +226,15 @@ def members_of(frame, today: date | None) -> dict[str, Member]:
         _matches(frame["phone"], PHONE)
     genders = pl.select(pl.when(ids.str.slice(16, 1).cast(pl.Int64) % 2 == 1).then(pl.lit("male"))
                         .otherwise(pl.lit("female"))).to_series()
-    member_ids = frame["member_id"].to_list()
-    records = _records(Member, member_ids, frame["name"].to_list(), ids.to_list(), genders.to_list(),
-                       births.to_list(), units.to_list(),
-                       banks.fill_null("").to_list() if banks is not None else [""] * frame.height,
-                       _text_list(frame, "bank_account"), _text_list(frame, "phone"))
-    return dict(zip(member_ids, records, strict=True))
+    return pl.DataFrame({"member_id": frame["member_id"], "name": frame["name"], "id_number": ids, "gender": genders,
+                         "birth_date": births, "unit": units,
+                         "bank_name": banks.fill_null("") if banks is not None else _text(frame, "bank_name"),
+                         "bank_account": _text(frame, "bank_account"), "phone": _text(frame, "phone")})
 
 
 def enrollments_of(frame, policy: Policy | Callable[[int], Policy | None], member_ids: set[str],
-                   today: date | None) -> list[Enrollment]:
+                   today: date | None):
+    """The enrollments file proved valid: a frame of ``Enrollment``'s fields, items as codes."""
     import polars as pl
 
     _required(frame, ("member_id", "item", "period", "start_date"))
@@ -256,7 +263,7 @@ def enrollments_of(frame, policy: Policy | Callable[[int], Policy | None], membe
         raise NotProved
     if not work["member_id"].is_in(pl.Series(list(member_ids), dtype=pl.String).implode()).all():
         raise NotProved
-    return _records(Enrollment, *(work[name].to_list() for name in Enrollment._fields))
+    return work
 
 
 def _item_code(rules: Policy, item: str) -> str:
@@ -271,7 +278,9 @@ def _item_code(rules: Policy, item: str) -> str:
 MONEY_FIELDS = ("total_cost", "insurance_paid", "self_pay_in_scope", "self_pay_out_of_scope")
 
 
-def claims_of(frame, member_ids: set[str], today: date | None) -> list[Claim]:
+def claims_of(frame, member_ids: set[str], today: date | None):
+    """The claims file proved valid: a frame of ``Claim``'s fields (money as text with two places, diagnoses
+    and procedures as cell text) and the codes each such cell stands for."""
     import polars as pl
 
     _required(frame, ("claim_id", "member_id", "event_type", "admission_date", "discharge_date", "hospital_level",
@@ -287,9 +296,9 @@ def claims_of(frame, member_ids: set[str], today: date | None) -> list[Claim]:
     day = {field: _few(frame[field], "claims", field, today, pl.Date)
            for field in ("admission_date", "discharge_date", "diagnosis_date", "submitted_date")
            if field in frame.columns}
-    diagnoses = _few(frame["diagnoses"], "claims", "diagnoses", today, pl.Object, split_codes)
-    procedures = (_few(frame["procedures"], "claims", "procedures", today, pl.Object, split_codes)
-                  if "procedures" in frame.columns else [None] * frame.height)
+    codes = {"diagnoses": _few(frame["diagnoses"], "claims", "diagnoses", today, pl.Object, split_codes),
+             "procedures": (_few(frame["procedures"], "claims", "procedures", today, pl.Object, split_codes)
+                            if "procedures" in frame.columns else {})}
     if "invoice_no" in frame.columns:
         _matches(frame["invoice_no"], ASCII_CODE, 60)
     fen = {}
@@ -305,25 +314,82 @@ def claims_of(frame, member_ids: set[str], today: date | None) -> list[Claim]:
     if diagnosis is not None and (diagnosis > submitted).fill_null(False).any():
         raise NotProved
     diagnosed = diagnosis.fill_null(admission) if diagnosis is not None else admission
-    money = [_decimals(frame[field]) for field in MONEY_FIELDS]
-    return _records(Claim, frame["claim_id"].to_list(), frame["member_id"].to_list(), events.to_list(),
-                    admission.to_list(), discharge.to_list(), diagnosed.to_list(), levels.to_list(), diagnoses,
-                    [() if p is None else p for p in procedures], *money, _text_list(frame, "invoice_no"),
-                    submitted.to_list())
+    proved = pl.DataFrame({
+        "claim_id": frame["claim_id"], "member_id": frame["member_id"], "event_type": events,
+        "admission_date": admission, "discharge_date": discharge, "diagnosis_date": diagnosed,
+        "hospital_level": levels, "diagnoses": frame["diagnoses"],
+        "procedures": frame["procedures"] if "procedures" in frame.columns else pl.repeat(
+            None, frame.height, dtype=pl.String, eager=True),
+        **{field: _two_places(frame[field]) for field in MONEY_FIELDS},
+        "invoice_no": _text(frame, "invoice_no"), "submitted_date": submitted})
+    return proved, codes
 
 
-def read_inputs_fast(policy: Policy, paths: dict[str, str | Path], today: date | None):
-    """``Inputs`` of the three files when every row is proved valid here; None when the row path must decide."""
-    from claims.intake import Inputs
+class Proved(NamedTuple):
+    """The three files proved valid, as typed columns: records are built from them for every member, or
+    for one share of the members (each worker of ``claims calculate --workers`` builds its own)."""
 
+    members: Any  # polars DataFrame of Member's fields
+    enrollments: Any  # … of Enrollment's
+    claims: Any  # … of Claim's, money as text, codes as cell text
+    codes: dict[str, dict[str, tuple[str, ...]]]  # "diagnoses"/"procedures" → cell text → codes
+
+
+def prove_inputs(policy: Policy, paths: dict[str, str | Path], today: date | None) -> Proved | None:
+    """The three files proved valid here, or None when the row path must decide."""
     try:
         frames = {kind: read_frame(paths[kind], kind) for kind in ("members", "enrollments", "claims")}
         members = members_of(frames.pop("members"), today)
-        ids = set(members)
+        ids = set(members["member_id"].to_list())
         enrollments = enrollments_of(frames.pop("enrollments"), policy, ids, today)
-        claims = claims_of(frames.pop("claims"), ids, today)
+        claims, codes = claims_of(frames.pop("claims"), ids, today)
     except NotProved:
         return None
     except Exception:  # anything this path did not foresee (polars on odd data): never a traceback, the row path decides
         return None
-    return Inputs(members, enrollments, claims)
+    return Proved(members, enrollments, claims, codes)
+
+
+def records_of(proved: Proved, share: Share | None = None):
+    """``Inputs`` of proved files: every member's records, or with ``share`` only that share's, with each
+    invoice's first holder among all claims (settled before the members are split)."""
+    import polars as pl
+
+    from claims.intake import Inputs
+
+    members, enrollments, claims = proved.members, proved.enrollments, proved.claims
+    holders = None
+    if share is not None:
+        holders = first_holders(claims)
+        mine = pl.Series([m for m in members["member_id"].to_list() if share.owns(m)], dtype=pl.String).implode()
+        members, enrollments, claims = (frame.filter(pl.col("member_id").is_in(mine))
+                                        for frame in (members, enrollments, claims))
+    member_ids = members["member_id"].to_list()
+    member_records = _records(Member, *(members[name].to_list() for name in Member._fields))
+    diagnoses, procedures = proved.codes["diagnoses"], proved.codes["procedures"]
+    columns = [claims[name].to_list() for name in Claim._fields]
+    fields = Claim._fields
+    columns[fields.index("diagnoses")] = [diagnoses[cell] for cell in columns[fields.index("diagnoses")]]
+    columns[fields.index("procedures")] = [() if cell is None else procedures[cell]
+                                           for cell in columns[fields.index("procedures")]]
+    for field in MONEY_FIELDS:
+        columns[fields.index(field)] = list(map(Decimal, columns[fields.index(field)]))
+    return Inputs(dict(zip(member_ids, member_records, strict=True)),
+                  _records(Enrollment, *(enrollments[name].to_list() for name in Enrollment._fields)),
+                  _records(Claim, *columns), holders)
+
+
+def first_holders(claims) -> dict[str, str]:
+    """Each invoice carried by more than one claim → its first holder in evaluation order (discharge date,
+    claim id); an invoice only one claim carries makes no duplicate and needs no holder."""
+    import polars as pl
+
+    shared = (claims.filter((pl.col("invoice_no") != "") & pl.col("invoice_no").is_duplicated())
+              .sort("discharge_date", "claim_id").unique("invoice_no", keep="first", maintain_order=True))
+    return dict(zip(shared["invoice_no"].to_list(), shared["claim_id"].to_list(), strict=True))
+
+
+def read_inputs_fast(policy: Policy, paths: dict[str, str | Path], today: date | None):
+    """``Inputs`` of the three files when every row is proved valid here; None when the row path must decide."""
+    proved = prove_inputs(policy, paths, today)
+    return None if proved is None else records_of(proved)
