@@ -1,15 +1,20 @@
 """Running over hundreds of thousands of records: the cyclic garbage collector paused (it rescans every
-new object again and again; ~4 s of reading 200,000 claims' files), and member-partitioned workers."""
+new object again and again; ~4 s of reading 200,000 claims' files), member-partitioned workers, and the
+contract CSV of ``claims calculate`` written by them."""
 
 from __future__ import annotations
 
 import gc
 import heapq
+import io
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -119,3 +124,110 @@ def calculate_rendered(policy: Policy, members: Mapping[str, Member], enrollment
     finally:
         _JOB.clear()
     return _merge(parts, holders)
+
+
+class ContractCsv(NamedTuple):
+    """The contract CSV of ``claims calculate`` (header and rows, in output order) and what its summary says."""
+
+    text: str
+    claims: int
+    lines: int
+    paid_claims: int
+    total: Decimal
+
+
+def calculate_csv(policy: Policy, members: Path, enrollments: Path, claims: Path, today: date | None,
+                  workers: int) -> ContractCsv:
+    """``claims calculate --format csv``: the same bytes whatever the number of workers.
+
+    With several workers, the other processes are forked first, before this process has started polars'
+    threads (a forked child cannot use them). This process then proves the files valid (columnar intake),
+    settles each shared invoice's first holder and sends every other worker its share of the proved
+    columns; each worker — this process included — builds its own share's records, calculates them and
+    writes its rows as CSV text; the texts are merged by claim id. So building records runs in parallel
+    too, and a worker's objects are its own rather than copy-on-write pages of this process. When the
+    columnar intake declines, the files are read row by row here (which words every problem) and
+    calculated as ``calculate_files`` does."""
+    from claims.intake.columnar import first_holders, prove_inputs, records_of, shares_of
+    from exports.lines import contract_row
+
+    others = _forked_pool(policy, workers - 1)
+    try:
+        proved = prove_inputs(policy, {"members": members, "enrollments": enrollments, "claims": claims}, today)
+        if proved is None:
+            inputs = read_inputs(policy, members, enrollments, claims, today)
+            rows, _ = calculate_rendered(policy, inputs.members, inputs.enrollments, inputs.claims, None, workers,
+                                         contract_row, explain=False)
+            return _contract_csv(rows, len(inputs.claims))
+        if others is None or proved.claims.height < 2 * workers:
+            inputs = records_of(proved)
+            result = calculate(policy, inputs.members, inputs.enrollments, inputs.claims, explain=False)
+            return _contract_csv([contract_row(line) for line in result.lines], len(inputs.claims))
+        holders = first_holders(proved.claims)
+        mine, *theirs = shares_of(proved, workers)
+        del proved
+        pending = others.map_async(_csv_share, [(share, holders) for share in theirs])
+        parts = [_csv_share((mine, holders)), *pending.get()]
+    finally:
+        if others is not None:
+            others.terminate()
+            _JOB.clear()
+    header = parts[0].csv.text[:parts[0].csv.text.index("\n") + 1]
+    blocks = heapq.merge(*(_claim_blocks(part) for part in parts))  # claim ids are unique: blocks never compare
+    shares = [part.csv for part in parts]
+    return ContractCsv(header + "".join(block for _, block in blocks), sum(p.claims for p in shares),
+                       sum(p.lines for p in shares), sum(p.paid_claims for p in shares), sum(p.total for p in shares))
+
+
+def _forked_pool(policy: Policy, processes: int):
+    """``processes`` forked workers, or None: none wanted, no fork on this system, or polars already
+    started in this process (its thread pool does not survive a fork; the caller then works alone)."""
+    import sys
+
+    if processes < 1 or not hasattr(os, "fork") or "polars" in sys.modules:
+        return None
+    Plan(policy)  # compiled once before the fork: the workers inherit its parsed code patterns
+    _JOB.update(policy=policy)
+    return multiprocessing.get_context("fork").Pool(processes)
+
+
+def _contract_csv(rows: list, claims: int) -> ContractCsv:
+    """Rows in output order → the CSV text, written by the exports' own writer (the same bytes as a file)."""
+    from exports.lines import write_rows
+
+    buffer = io.StringIO()
+    total = write_rows(rows, "csv", "-", buffer)
+    paid = sum(1 for _ in groupby(row[0] for row in rows if row[5] != "0.00"))
+    return ContractCsv(buffer.getvalue(), claims, len(rows), paid, total)
+
+
+class _CsvShare(NamedTuple):
+    """What one worker sends back: its CSV, and per claim in output order its id and number of lines."""
+
+    csv: ContractCsv
+    claim_ids: list[str]
+    line_counts: list[int]
+
+
+def _csv_share(job: tuple) -> _CsvShare:
+    """One worker: its share's records built from the proved columns, calculated with every shared
+    invoice's holder known, and written as CSV text."""
+    from claims.intake.columnar import records_of
+    from exports.lines import contract_row
+
+    proved, holders = job
+    inputs = records_of(proved)
+    result = calculate(_JOB["policy"], inputs.members, inputs.enrollments, inputs.claims, Ledger(invoices=holders),
+                       explain=False)
+    rows = [contract_row(line) for line in result.lines]
+    per_claim = [(claim_id, sum(1 for _ in lines)) for claim_id, lines in groupby(rows, itemgetter(0))]
+    return _CsvShare(_contract_csv(rows, len(inputs.claims)), [c for c, _ in per_claim], [n for _, n in per_claim])
+
+
+def _claim_blocks(part: _CsvShare):
+    """(claim id, the text of its lines) in the worker's output order."""
+    lines = part.csv.text.split("\n")[1:]  # no field holds a line break (ids are proved plain)
+    start = 0
+    for claim_id, count in zip(part.claim_ids, part.line_counts, strict=True):
+        yield claim_id, "\n".join(lines[start:start + count]) + "\n"
+        start += count

@@ -71,6 +71,9 @@ def calculate(policy_file: str, members: str, enrollments: str, claims_file: str
     for path in (members, enrollments, claims_file or settlements_file):
         for notice in sheet_notices(path):
             click.echo(f"注意：{notice}", err=True)
+    if fmt == "csv" and claims_file is not None:
+        _calculate_csv(policy_file, Path(members), Path(enrollments), Path(claims_file), out, workers)
+        return
     try:
         loaded = read_policy(policy_file)
         with collector_paused(collect=False):
@@ -107,6 +110,30 @@ def _from_settlements(policy, members: str, enrollments: str, settlements: str, 
                + (f"；跳过 {skipped}" if skipped else "")
                + (f"；冲销 {len(done.reversals)} 行" if done.reversals else ""), err=True)
     return [render(line) for line in result.lines], len(inputs.claims)
+
+
+def _calculate_csv(policy_file: str, members: Path, enrollments: Path, claims: Path, out: str, workers: int) -> None:
+    from claims.bulk import calculate_csv, collector_paused
+    from claims.engine import ValueNotInForce
+    from claims.policy import read_policy
+    from exports.safety import atomic_output
+
+    try:
+        loaded = read_policy(policy_file)
+        with collector_paused(collect=False):  # the process ends soon after: nothing to collect
+            done = calculate_csv(loaded.policy, members, enrollments, claims, date.today(), workers)
+    except ProblemsFound as found:
+        _fail(found)
+    except ValueNotInForce as error:
+        click.echo(f"{policy_file}: [POLICY_VALUE_NOT_IN_FORCE] {error}", err=True)
+        sys.exit(2)
+    if out == "-":
+        sys.stdout.write(done.text)
+    else:
+        with atomic_output(out) as temporary, open(temporary, "w", encoding="utf-8", newline="") as handle:
+            handle.write(done.text)
+    click.echo(f"已计算 {done.claims} 件申请，{done.lines} 行结果，{done.paid_claims} 件有补助，"
+               f"补助合计 {done.total:,.2f} 元" + ("" if out == "-" else f"；已写入 {out}"), err=True)
 
 
 def _calculate_stream(policy_file: str, members: Path, enrollments: Path, claims: Path, out: str,

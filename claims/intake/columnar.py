@@ -34,7 +34,7 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -45,9 +45,6 @@ from claims.intake.rows import EVENT_TYPES, LEVELS, _header
 from claims.intake.schemas import CONFIG, IDENT, SCHEMAS, split_codes
 from claims.intake.tables import MAX_CELL_CHARS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Table, decode_csv
 from claims.policy.schema import Policy
-
-if TYPE_CHECKING:
-    from claims.intake import Share
 
 # a distinct value is validated once when a column has at most this many of them (or a tenth of its rows)
 FEW = 50_000
@@ -350,33 +347,39 @@ def prove_inputs(policy: Policy, paths: dict[str, str | Path], today: date | Non
     return Proved(members, enrollments, claims, codes)
 
 
-def records_of(proved: Proved, share: Share | None = None):
-    """``Inputs`` of proved files: every member's records, or with ``share`` only that share's, with each
-    invoice's first holder among all claims (settled before the members are split)."""
-    import polars as pl
-
+def records_of(proved: Proved):
+    """``Inputs`` of proved files: the records of every member in them."""
     from claims.intake import Inputs
 
     members, enrollments, claims = proved.members, proved.enrollments, proved.claims
-    holders = None
-    if share is not None:
-        holders = first_holders(claims)
-        mine = pl.Series([m for m in members["member_id"].to_list() if share.owns(m)], dtype=pl.String).implode()
-        members, enrollments, claims = (frame.filter(pl.col("member_id").is_in(mine))
-                                        for frame in (members, enrollments, claims))
-    member_ids = members["member_id"].to_list()
     member_records = _records(Member, *(members[name].to_list() for name in Member._fields))
     diagnoses, procedures = proved.codes["diagnoses"], proved.codes["procedures"]
-    columns = [claims[name].to_list() for name in Claim._fields]
-    fields = Claim._fields
-    columns[fields.index("diagnoses")] = [diagnoses[cell] for cell in columns[fields.index("diagnoses")]]
-    columns[fields.index("procedures")] = [() if cell is None else procedures[cell]
-                                           for cell in columns[fields.index("procedures")]]
+    columns = {name: claims[name].to_list() for name in Claim._fields}
+    columns["diagnoses"] = [diagnoses[cell] for cell in columns["diagnoses"]]
+    columns["procedures"] = [() if cell is None else procedures[cell] for cell in columns["procedures"]]
     for field in MONEY_FIELDS:
-        columns[fields.index(field)] = list(map(Decimal, columns[fields.index(field)]))
-    return Inputs(dict(zip(member_ids, member_records, strict=True)),
+        columns[field] = list(map(Decimal, columns[field]))
+    return Inputs(dict(zip(members["member_id"].to_list(), member_records, strict=True)),
                   _records(Enrollment, *(enrollments[name].to_list() for name in Enrollment._fields)),
-                  _records(Claim, *columns), holders)
+                  _records(Claim, *columns.values()))
+
+
+def shares_of(proved: Proved, count: int) -> list[Proved]:
+    """The proved files split into ``count`` shares of the members (``Share``), each with its members'
+    enrollments and claims."""
+    import polars as pl
+
+    from claims.intake import Share
+
+    member_ids = proved.members["member_id"].to_list()
+    parts = []
+    for index in range(count):
+        share = Share(index, count)
+        mine = pl.Series([m for m in member_ids if share.owns(m)], dtype=pl.String).implode()
+        keep = pl.col("member_id").is_in(mine)
+        parts.append(Proved(proved.members.filter(keep), proved.enrollments.filter(keep), proved.claims.filter(keep),
+                            proved.codes))
+    return parts
 
 
 def first_holders(claims) -> dict[str, str]:
