@@ -152,3 +152,55 @@ def test_unusual_csv_goes_the_row_path(hangzhou, generated, tmp_path, damage):
         assert got == expected
     else:
         _same_records(got, expected)
+
+
+def test_shares_of_proved_files_hold_every_record_once_by_member(hangzhou, generated, tmp_path):
+    """``claims calculate --workers``: each worker builds its own share's records from the proved columns;
+    together they are exactly the whole files' records, each member with all of its enrollments and claims."""
+    from claims.intake import Share
+    from claims.intake.columnar import prove_inputs, records_of, shares_of
+
+    proved = prove_inputs(hangzhou, _write(tmp_path, generated), TODAY)
+    whole = records_of(proved)
+    parts = [records_of(share) for share in shares_of(proved, 3)]
+    assert all(part.claims for part in parts)
+    assert {m: r for part in parts for m, r in part.members.items()} == whole.members
+    assert sorted(e for part in parts for e in part.enrollments) == sorted(whole.enrollments)
+    assert sorted(c for part in parts for c in part.claims) == sorted(whole.claims)
+    for index, part in enumerate(parts):
+        assert all(Share(index, 3).owns(m) for m in part.members)
+        assert {e.member_id for e in part.enrollments} | {c.member_id for c in part.claims} <= set(part.members)
+
+
+def test_first_holders_are_the_first_claims_in_evaluation_order_of_each_shared_invoice(hangzhou, generated, tmp_path):
+    """SPEC §4: a later claim (by discharge date, then claim id) with the same invoice is the duplicate; an
+    invoice only one claim carries has no holder to settle."""
+    from claims.intake.columnar import first_holders, prove_inputs, records_of
+
+    header, *rows = generated["claims"]
+    claim_id, invoice = header.index("claim_id"), header.index("invoice_no")
+    first = next(row for row in rows if row[invoice])
+    # the same invoice and discharge day as ``first``: the claim id decides (C… < ZZ…, A… < C…)
+    later, earlier = [*first], [*first]
+    later[claim_id], earlier[claim_id] = "ZZ-LATER", "A-EARLIER"
+    tables = {**generated, "claims": [header, *rows, later, earlier]}
+    proved = prove_inputs(hangzhou, _write(tmp_path, tables), TODAY)
+    assert proved is not None
+    expected: dict[str, list] = {}
+    for claim in records_of(proved).claims:
+        if claim.invoice_no:
+            expected.setdefault(claim.invoice_no, []).append((claim.discharge_date, claim.claim_id))
+    assert first_holders(proved.claims) == {number: min(held)[1] for number, held in expected.items() if len(held) > 1}
+    assert first_holders(proved.claims)[first[invoice]] == "A-EARLIER"
+
+
+def test_two_workers_in_a_process_where_polars_already_runs_write_the_same_csv(hangzhou, generated, tmp_path):
+    """Forked workers cannot use polars' threads once this process started them: then the work is done
+    here, and the CSV is the same bytes (the forked path is compared byte for byte in tests/cli/test_scale.py)."""
+    from claims.bulk import calculate_csv
+
+    paths = _write(tmp_path, generated)
+    one = calculate_csv(hangzhou, paths["members"], paths["enrollments"], paths["claims"], TODAY, 1)
+    two = calculate_csv(hangzhou, paths["members"], paths["enrollments"], paths["claims"], TODAY, 2)
+    assert two == one and one.text.startswith("claim_id,member_id,period,item,benefit,amount,reason\n")
+    assert one.lines == one.text.count("\n") - 1 and one.claims == len(generated["claims"]) - 1
