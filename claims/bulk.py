@@ -148,7 +148,7 @@ def calculate_csv(policy: Policy, members: Path, enrollments: Path, claims: Path
     too, and a worker's objects are its own rather than copy-on-write pages of this process. When the
     columnar intake declines, the files are read row by row here (which words every problem) and
     calculated as ``calculate_files`` does."""
-    from claims.intake.columnar import first_holders, prove_inputs, records_of, shares_of
+    from claims.intake.columnar import first_holders, in_engine_order, prove_inputs, records_of, shares_of
     from exports.lines import contract_row
 
     others = _forked_pool(policy, workers - 1)
@@ -159,6 +159,7 @@ def calculate_csv(policy: Policy, members: Path, enrollments: Path, claims: Path
             rows, _ = calculate_rendered(policy, inputs.members, inputs.enrollments, inputs.claims, None, workers,
                                          contract_row, explain=False)
             return _contract_csv(rows, len(inputs.claims))
+        proved = in_engine_order(proved)
         if others is None or proved.claims.height < 2 * workers:
             inputs = records_of(proved)
             result = calculate(policy, inputs.members, inputs.enrollments, inputs.claims, explain=False)
