@@ -12,8 +12,16 @@ class ValueNotInForce(Exception):
     """A dated policy value has no entry in force on a period's first day: the policy must be completed."""
 
     def __init__(self, what: str, error: NotInForce):
-        self.what = what
+        self.what, self.error = what, error
         super().__init__(f"策略参数“{what}”在 {error.day} 尚未生效（最早生效日 {error.first}），请补充该互助期的取值")
+
+    def __reduce__(self):
+        """Rebuilt whole when a worker process sends it back (``claims calculate --workers``)."""
+        return _value_not_in_force, (self.what, self.error.day, self.error.first)
+
+
+def _value_not_in_force(what: str, day: date, first: date) -> ValueNotInForce:
+    return ValueNotInForce(what, NotInForce(day, first))
 
 
 def value_at(dated: Dated, start: date, what: str) -> tuple[Decimal | int, date | None]:

@@ -441,6 +441,18 @@ def test_a_dated_value_not_yet_in_force_is_refused():
             [claim(diagnoses=("C50.1",), admission=D(2023, 6, 1))])
 
 
+def test_a_value_not_in_force_found_by_a_worker_process_reaches_the_parent_whole():
+    """``claims calculate --workers`` sends the refusal back pickled: the user reads the same message."""
+    import pickle
+
+    policy = policy_from(DATED)
+    with pytest.raises(ValueNotInForce) as refused:
+        run(policy, [member()], [enrollment(item="critical", period=2023)],
+            [claim(diagnoses=("C50.1",), admission=D(2023, 6, 1))])
+    again = pickle.loads(pickle.dumps(refused.value))
+    assert str(again) == str(refused.value) and "2023-01-01" in str(again) and again.what == refused.value.what
+
+
 EVERY_NUMBER_DATED = """
 scheme: {code: dated, name: 按日期, issuer: 测试中心, source: 测试细则}
 claim_deadline: {months_after_period_end: {2024-01-01: 3, 2025-01-01: 1}}
