@@ -162,17 +162,22 @@ def calculate_csv(policy: Policy, members: Path, enrollments: Path, claims: Path
         proved = in_engine_order(proved)
         if others is None or proved.claims.height < 2 * workers:
             inputs = records_of(proved)
+            del proved  # the columns are not needed once the records are built
             result = calculate(policy, inputs.members, inputs.enrollments, inputs.claims, explain=False)
             return _contract_csv([contract_row(line) for line in result.lines], len(inputs.claims))
-        holders = first_holders(proved.claims)
         mine, *theirs = shares_of(proved, workers)
+        holders = first_holders(proved.claims)
         del proved
         pending = others.map_async(_csv_share, [(share, holders) for share in theirs])
-        parts = [_csv_share((mine, holders)), *pending.get()]
+        return _merged([_csv_share((mine, holders)), *pending.get()])
     finally:
         if others is not None:
             others.terminate()
             _JOB.clear()
+
+
+def _merged(parts: list[_CsvShare]) -> ContractCsv:
+    """The workers' CSV texts as one, claim by claim in claim id order (each worker's is in that order)."""
     header = parts[0].csv.text[:parts[0].csv.text.index("\n") + 1]
     blocks = heapq.merge(*(_claim_blocks(part) for part in parts))  # claim ids are unique: blocks never compare
     shares = [part.csv for part in parts]
