@@ -40,6 +40,37 @@ def test_two_workers_write_the_same_bytes(generated):
     assert two.stderr == one.stderr
 
 
+def test_two_workers_really_share_the_claims_between_two_processes(generated, tmp_path):
+    """The byte comparison above would also pass if the work silently stayed in one process: here each
+    worker notes its process id, in a fresh interpreter as the command runs (polars not yet started)."""
+    import subprocess
+    import sys
+
+    folder, _, one = generated
+    noted = tmp_path / "pids"
+    script = f"""
+import os, sys
+from datetime import date
+from pathlib import Path
+import claims.bulk as bulk
+from claims.policy import read_policy
+share = bulk._csv_share
+def noting(job):
+    with open({str(noted)!r}, "a") as handle:
+        handle.write(f"{{os.getpid()}}\\n")
+    return share(job)
+bulk._csv_share = noting
+done = bulk.calculate_csv(read_policy({str(POLICIES / "hangzhou.yaml")!r}).policy,
+                          *(Path({str(folder)!r}) / f"{{kind}}.csv" for kind in ("members", "enrollments", "claims")),
+                          date.today(), 2)
+sys.stdout.write(done.text)
+"""
+    two = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr
+    assert two.stdout == one.stdout
+    assert len(set(noted.read_text().split())) == 2
+
+
 @pytest.mark.parametrize("partitions", [1, 7])
 def test_stream_writes_the_same_bytes(generated, tmp_path, partitions):
     _, args, one = generated
