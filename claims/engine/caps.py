@@ -15,13 +15,13 @@ ZERO = Decimal("0.00")
 
 def apply_caps(ctx: Context, a: Assessment, item: ItemPlan, counts: MemberPeriod | None) -> tuple[Decimal, Reason | None, tuple | None]:
     """The paid amount, its reason, and the caps before and after (for the explanation; None without one)."""
-    cap_per_share, cap_since = a.terms["cap_per_share"]
+    cap_per_share, cap_since = item.cap_per_share(a.period_start)
     item_cap = cap_per_share * a.shares
     item_left = item_cap - (counts.item_paid.get(item.code, ZERO) if counts is not None else ZERO)  # keeps fen
     if item_left < 0:
         item_left = ZERO
     scheme_left = None
-    scheme_cap = a.terms["scheme_cap"]
+    scheme_cap = ctx.plan.scheme_cap(a.period_start)
     if scheme_cap is not None:
         scheme_left = max(ZERO, scheme_cap - (counts.total_paid if counts is not None else ZERO))
     paid = min(a.amount, item_left) if scheme_left is None else min(a.amount, item_left, scheme_left)

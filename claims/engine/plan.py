@@ -20,9 +20,9 @@ class BenefitPlan:
 
     __slots__ = ("item", "benefit", "order", "code", "kind", "reference", "event_types", "include", "procedures",
                  "exclude", "gender", "age", "min_level", "waiting", "lump_scope", "ends_cover", "base_of", "event_date",
-                 "scheme_cap", "_terms")
+                 "_terms")
 
-    def __init__(self, item: Item, item_index: int, benefit: BenefitBase, benefit_index: int, policy: Policy):
+    def __init__(self, item: Item, item_index: int, benefit: BenefitBase, benefit_index: int):
         self.item, self.benefit, self.order = item, benefit, (item_index, benefit_index)
         self.code, self.reference = benefit.code, benefit.reference
         self.kind = {BandedExpense: "banded_expense", PerDiem: "per_diem", LumpSum: "lump_sum"}[type(benefit)]
@@ -39,7 +39,6 @@ class BenefitPlan:
         self.base_of = _base_getter(benefit.base) if isinstance(benefit, BandedExpense) else None
         # lump sums count from the diagnosis date; expense and daily benefits from the discharge date
         self.event_date = attrgetter("diagnosis_date" if lump else "discharge_date")
-        self.scheme_cap = policy.scheme_cap
         self._terms: dict[date, dict] = {}
 
     def applies(self, event_type: str, triggered: dict[str, tuple[str, str]]) -> bool:
@@ -68,9 +67,6 @@ class BenefitPlan:
             "min_level": None if self.min_level is None else {
                 event: value_at(level, start, f"{code}.eligibility.min_hospital_level")[0]
                 for event, level in self.min_level.items()},
-            # the caps this benefit's lines are cut to: the item's per share, and the scheme's
-            "cap_per_share": value_at(self.item.cap_per_share, start, f"{self.item.code}.cap_per_share"),
-            "scheme_cap": None if self.scheme_cap is None else value_at(self.scheme_cap, start, "scheme_cap")[0],
         }
         if isinstance(b, BandedExpense):
             deductible, since = (value_at(b.deductible.amount, start, f"{code}.deductible") if b.deductible
@@ -110,9 +106,9 @@ def _base_getter(fields: list[str]):
 class ItemPlan:
     __slots__ = ("item", "code", "units", "_caps")
 
-    def __init__(self, item: Item, item_index: int, policy: Policy):
+    def __init__(self, item: Item, item_index: int):
         self.item, self.code = item, item.code
-        plans = [BenefitPlan(item, item_index, benefit, j, policy) for j, benefit in enumerate(item.benefits)]
+        plans = [BenefitPlan(item, item_index, benefit, j) for j, benefit in enumerate(item.benefits)]
         self.units: list[list[BenefitPlan]] = []
         placed: set[str] = set()
         for plan in plans:
@@ -134,7 +130,7 @@ class ItemPlan:
 class Plan:
     def __init__(self, policy: Policy):
         self.policy = policy
-        self.items = [ItemPlan(item, i, policy) for i, item in enumerate(policy.items)]
+        self.items = [ItemPlan(item, i) for i, item in enumerate(policy.items)]
         self._lumps = [plan for item in self.items for unit in item.units for plan in unit if plan.include is not None]
         self._hits: dict[tuple[str, str], tuple[BenefitPlan, ...]] = {}
         self._periods: dict[date, tuple[int, date]] = {}  # a few hundred distinct days
