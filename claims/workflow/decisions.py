@@ -215,6 +215,12 @@ def _version(session: Session, claim_id: str) -> int | None:
 def _forget(session: Session, claim_ids: list[str]) -> None:
     """Claims the session had loaded are read again: set-based updates (a re-evaluation, a bulk approval)
     change rows under the session's copies."""
+    if len(claim_ids) > len(session.identity_map):  # a bulk run: walk the few loaded objects, not 5,000 keys
+        wanted = set(claim_ids)
+        for key, loaded in list(session.identity_map.items()):
+            if key[0] is ClaimRow and key[1][0] in wanted:
+                session.expire(loaded)
+        return
     for claim_id in claim_ids:
         loaded = session.identity_map.get(session.identity_key(ClaimRow, claim_id))
         if loaded is not None:
