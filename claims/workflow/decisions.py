@@ -278,7 +278,8 @@ def _approve_many(session: Session, run: list[tuple[str, str, str, int]], user: 
                                       ResultLineRow.amount_fen, ResultLineRow.reason)
                                .where(ResultLineRow.claim_id.in_(todo_ids), ResultLineRow.current.is_(True))
                                .order_by(ResultLineRow.claim_id, ResultLineRow.batch_id, ResultLineRow.position)):
-        lines[row.claim_id].append(digests.line_tuple(row._asdict()))
+        # digests.line_tuple's tuple, built from the row's columns (no dict per line: 250,000 at 100,000 claims)
+        lines[row.claim_id].append((row.claim_id, row.item, row.benefit, int(row.amount_fen), row.reason or ""))
     audit_log.append_many(session, user, [
         ("claim.approve", "claim", claim.claim_id,
          {"state": "approved", "batch_id": claim.batch_id, "version": claim.version + 1,

@@ -78,15 +78,13 @@ def read_sheets(path: str | Path, names: list[str]) -> dict[str, list[list]]:
 
 
 def _value(cell):
-    if isinstance(cell, bool):
-        return cell
-    if isinstance(cell, float):
+    if type(cell) is float:
         if cell.is_integer():
             return int(cell)
         if cell != cell or cell in (float("inf"), float("-inf")):
             raise ValueError("not a number")
         return Decimal(repr(cell))  # the double's shortest decimal text, exactly (see the module's docstring)
-    if isinstance(cell, datetime | date | time | timedelta | int):
+    if isinstance(cell, bool | int | datetime | date | time | timedelta):
         return cell
     return str(cell)
 
