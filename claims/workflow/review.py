@@ -4,7 +4,8 @@ cells were altered (money compared exactly, to the fen), that belongs to another
 have moved or changed since, naming the cells.
 
 Sizes: the sheet is written in openpyxl's write-only mode with one data validation for the whole
-decision column, and read back in read-only mode, so both grow linearly with the batch. What identifies
+decision column, and read back with calamine (review_sheet.py, in any form Excel, WPS or LibreOffice saves
+it), so both grow linearly with the batch. What identifies
 the sheet (batch id, a fingerprint of every computed cell, and each claim's version, one row per claim)
 is on a very hidden, protected sheet in a workbook whose structure is locked; the fingerprint covers the
 versions, and the import checks every claim's version and batch against the database anyway."""
@@ -31,7 +32,7 @@ from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import apply_decisions
 from claims.workflow.errors import Refusal
-from claims.workflow.review_sheet import SheetMissing, read_sheets
+from claims.workflow.review_sheet import SheetMissing, SheetTooLarge, read_sheets
 from claims.workflow.users import require
 from exports.progress import Progress
 from exports.safety import atomic_output, page_setup, text_cell
@@ -217,6 +218,10 @@ def _import_review(session: Session, path: str | Path, user: str) -> ReviewImpor
         sheets = read_sheets(path, [SHEET, META])
     except SheetMissing:
         raise Refusal("REVIEW_NOT_A_SHEET", f"{path} 不是本系统导出的审核表（缺少“{SHEET}”或“{META}”工作表）") from None
+    except SheetTooLarge as error:
+        name, used_rows, used_columns = error.args
+        raise Refusal("REVIEW_TOO_LARGE", f"{path}：工作表“{name}”用到了 {used_rows:,} 行 × {used_columns:,} 列，远超审核表的"
+                                          "范围；如在表格下方或右侧误填了单元格，请删除后保存，再重新导入") from None
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, ElementTree.ParseError) as error:
         raise Refusal("REVIEW_UNREADABLE", f"{path}：不是可读取的 XLSX 文件（{type(error).__name__}），"
                                            "请用本系统导出的审核表") from None

@@ -30,16 +30,25 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import unescape
 
 MAX_INFLATED_BYTES = 768 * 1024 * 1024  # every part of the workbook, inflated (a zip bomb is refused unread)
+# rows × columns of a sheet's used area: calamine allocates the whole rectangle at once, and a stray cell at
+# XFD1048576 (17 billion cells) would end the process. A 100,000-claim sheet is 1.5 million.
+MAX_CELLS = 20_000_000
 _CHUNK = 8 * 1024 * 1024
 # a cell's start tag followed by a formula, or a cell typed as an error, with its value; by local names (<x:c>)
 _FORMULA = re.compile(rb'<(?:\w+:)?c\b([^>]*?)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*))')
 _ERROR = re.compile(rb'<(?:\w+:)?c\b([^>]*?\st=["\']e["\'][^>]*?)>\s*<(?:\w+:)?v>([^<]*)')
 _REF = re.compile(rb'\sr=["\']([A-Z]{1,3})([0-9]{1,7})["\']')
+_CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')  # a literal to search for: fast (rows have no letters)
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c")
 _ENTITIES = {"&quot;": '"', "&apos;": "'"}
 
 
 class SheetMissing(LookupError):
     """The workbook has no sheet of this name."""
+
+
+class SheetTooLarge(ValueError):
+    """A sheet's used area is beyond MAX_CELLS: ``(sheet name, rows, columns)``."""
 
 
 def read_sheets(path: str | Path, names: list[str]) -> dict[str, list[list]]:
@@ -56,7 +65,11 @@ def read_sheets(path: str | Path, names: list[str]) -> dict[str, list[list]]:
         missing = [name for name in names if name not in parts]
         if missing:
             raise SheetMissing(missing[0])
-        overlays = {name: _formulas_and_errors(archive, parts[name]) for name in names}
+        overlays = {}
+        for name in names:
+            overlays[name], rows, columns, unplaced = _scan(archive, parts[name])
+            if (rows + unplaced) * (columns + unplaced) > MAX_CELLS:
+                raise SheetTooLarge(name, rows, columns)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         try:
@@ -115,12 +128,16 @@ def _small(archive: zipfile.ZipFile, part: str) -> bytes:
     return archive.read(part)
 
 
-def _formulas_and_errors(archive: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
-    """(row index, column index) → the text a formula or error cell is read as. Streamed in pieces cut just
-    before a closing tag, so that a start tag and the text after it are never split; a piece without ``f`` or
-    ``t="e"`` tags (every piece of a sheet as the system writes it) is only searched for them."""
+def _scan(archive: zipfile.ZipFile, part: str) -> tuple[dict[tuple[int, int], str], int, int, int]:
+    """(formula and error cells: (row index, column index) → the text the cell is read as; the last row and
+    column a cell names; how many cells may be written without a reference). Streamed in pieces cut just before a closing tag, so that a start tag
+    and the text after it are never split; a piece without ``f`` or ``t="e"`` tags (every piece of a sheet as
+    the system writes it) is only searched for them. Cells written without a reference (placed after the
+    previous one) may widen the area by as many rows and columns as there are of them: a bound, never an
+    underestimate."""
     found: dict[tuple[int, int], str] = {}
     total, pending = 0, b""
+    max_row = max_column = unplaced = 0
     with archive.open(part) as stream:
         while True:
             chunk = stream.read(_CHUNK)
@@ -132,6 +149,13 @@ def _formulas_and_errors(archive: zipfile.ZipFile, part: str) -> dict[tuple[int,
             if cut <= 0 and chunk:
                 continue
             piece, pending = pending[:cut], pending[cut:]
+            references = _CELL_REF.findall(piece) if b"r='" not in piece else _REF.findall(piece)
+            if references:
+                max_row = max(max_row, max(map(int, {row for _, row in references})))
+                max_column = max(max_column, max(_column(letters) for letters in {c for c, _ in references}) + 1)
+            # every tag starting "<c" (so also <col>, <cfRule>…): an overcount, which only loosens the bound
+            cells = len(_ANY_CELL.findall(piece)) if b":c" in piece else piece.count(b"<c")
+            unplaced += max(0, cells - len(references))
             if b"<f" in piece or b":f" in piece:
                 for attributes, text in _FORMULA.findall(piece):
                     found[_where(attributes)] = "=" + _text(text or b"")
@@ -139,7 +163,14 @@ def _formulas_and_errors(archive: zipfile.ZipFile, part: str) -> dict[tuple[int,
                 for attributes, text in _ERROR.findall(piece):
                     found[_where(attributes)] = _text(text)
             if not chunk:
-                return found
+                return found, max_row, max_column, unplaced
+
+
+def _column(letters: bytes) -> int:
+    column = 0
+    for letter in letters:
+        column = column * 26 + letter - 64
+    return column - 1
 
 
 def _where(attributes: bytes) -> tuple[int, int]:
@@ -147,10 +178,7 @@ def _where(attributes: bytes) -> tuple[int, int]:
     if not reference:  # a formula or error cell without a reference: cannot be placed, so not trusted either
         raise ValueError("cell without a reference")
     letters, row = reference.groups()
-    column = 0
-    for letter in letters:
-        column = column * 26 + letter - 64
-    return int(row) - 1, column - 1
+    return int(row) - 1, _column(letters)
 
 
 def _text(raw: bytes) -> str:

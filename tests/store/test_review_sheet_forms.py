@@ -322,3 +322,14 @@ def test_cells_without_a_reference_are_read_in_order(tmp_path):
                                       "</sheetData>", parts["xl/worksheets/sheet1.xml"].decode(), flags=re.S).encode()
     rows = read_sheets(_write(parts, tmp_path / "unreferenced.xlsx"), ["审核表"])["审核表"]
     assert rows == [["", "", "", ""], ["甲", "", Decimal("1.5"), True], ["乙", "", "", ""]]
+
+
+def test_a_stray_cell_far_from_the_table_is_refused_before_the_sheet_is_loaded(store, filled, tmp_path):
+    """A value typed at XFD1048576: the used area is 17 billion cells, which the reader would allocate at once
+    (and the process end); it is refused first, saying where to look."""
+    def edit(sheet):
+        return sheet.replace("</sheetData>", '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is>'
+                                              "</c></row></sheetData>")
+    message = _refused(store, _retyped(filled, tmp_path / "stray.xlsx", "xl/worksheets/sheet1.xml", edit))
+    assert message.startswith("REVIEW_TOO_LARGE") and "1,048,576 行 × 16,384 列" in message and "审核表" in message
+
