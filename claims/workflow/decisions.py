@@ -215,6 +215,12 @@ def _version(session: Session, claim_id: str) -> int | None:
 def _forget(session: Session, claim_ids: list[str]) -> None:
     """Claims the session had loaded are read again: set-based updates (a re-evaluation, a bulk approval)
     change rows under the session's copies."""
+    if len(claim_ids) > len(session.identity_map):  # a bulk run: walk the few loaded objects, not 5,000 keys
+        wanted = set(claim_ids)
+        for key, loaded in list(session.identity_map.items()):
+            if key[0] is ClaimRow and key[1][0] in wanted:
+                session.expire(loaded)
+        return
     for claim_id in claim_ids:
         loaded = session.identity_map.get(session.identity_key(ClaimRow, claim_id))
         if loaded is not None:
@@ -272,7 +278,8 @@ def _approve_many(session: Session, run: list[tuple[str, str, str, int]], user: 
                                       ResultLineRow.amount_fen, ResultLineRow.reason)
                                .where(ResultLineRow.claim_id.in_(todo_ids), ResultLineRow.current.is_(True))
                                .order_by(ResultLineRow.claim_id, ResultLineRow.batch_id, ResultLineRow.position)):
-        lines[row.claim_id].append(digests.line_tuple(row._asdict()))
+        # digests.line_tuple's tuple, built from the row's columns (no dict per line: 250,000 at 100,000 claims)
+        lines[row.claim_id].append((row.claim_id, row.item, row.benefit, int(row.amount_fen), row.reason or ""))
     audit_log.append_many(session, user, [
         ("claim.approve", "claim", claim.claim_id,
          {"state": "approved", "batch_id": claim.batch_id, "version": claim.version + 1,

@@ -4,7 +4,8 @@ cells were altered (money compared exactly, to the fen), that belongs to another
 have moved or changed since, naming the cells.
 
 Sizes: the sheet is written in openpyxl's write-only mode with one data validation for the whole
-decision column, and read back in read-only mode, so both grow linearly with the batch. What identifies
+decision column, and read back with calamine (review_sheet.py, in any form Excel, WPS or LibreOffice saves
+it), so both grow linearly with the batch. What identifies
 the sheet (batch id, a fingerprint of every computed cell, and each claim's version, one row per claim)
 is on a very hidden, protected sheet in a workbook whose structure is locked; the fingerprint covers the
 versions, and the import checks every claim's version and batch against the database anyway."""
@@ -18,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from xml.etree import ElementTree
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +32,7 @@ from claims.workflow.access import record_access
 from claims.workflow.batches import batch_lines, get_batch, policy_of
 from claims.workflow.decisions import apply_decisions
 from claims.workflow.errors import Refusal
+from claims.workflow.review_sheet import SheetMissing, SheetTooLarge, read_sheets
 from claims.workflow.users import require
 from exports.progress import Progress
 from exports.safety import atomic_output, page_setup, text_cell
@@ -209,63 +212,66 @@ def import_review(session: Session, path: str | Path, user: str) -> ReviewImport
 
 
 def _import_review(session: Session, path: str | Path, user: str) -> ReviewImport:
-    from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = load_workbook(path, read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
+        sheets = read_sheets(path, [SHEET, META])
+    except SheetMissing:
+        raise Refusal("REVIEW_NOT_A_SHEET", f"{path} 不是本系统导出的审核表（缺少“{SHEET}”或“{META}”工作表）") from None
+    except SheetTooLarge as error:
+        name, used_rows, used_columns = error.args
+        raise Refusal("REVIEW_TOO_LARGE", f"{path}：工作表“{name}”用到了 {used_rows:,} 行 × {used_columns:,} 列，远超审核表的"
+                                          "范围；如在表格下方或右侧误填了单元格，请删除后保存，再重新导入") from None
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, ElementTree.ParseError) as error:
         raise Refusal("REVIEW_UNREADABLE", f"{path}：不是可读取的 XLSX 文件（{type(error).__name__}），"
                                            "请用本系统导出的审核表") from None
+    meta_rows = sheets[META]
+    meta = {row[0]: row[1] for row in meta_rows[:META_FIRST_CLAIM - 1] if len(row) > 1 and row[0] != ""}
     try:
-        if SHEET not in book.sheetnames or META not in book.sheetnames:
-            raise Refusal("REVIEW_NOT_A_SHEET", f"{path} 不是本系统导出的审核表（缺少“{SHEET}”或“{META}”工作表）")
-        meta_rows = list(book[META].iter_rows(values_only=True))
-        meta = {row[0]: row[1] for row in meta_rows[:META_FIRST_CLAIM - 1] if row and len(row) > 1}
+        batch_id = _whole(meta.get("batch_id"))
+    except (TypeError, ValueError, ArithmeticError):
+        raise Refusal("REVIEW_NO_BATCH", f"{path}：“{META}”表 B1 的批次号缺失或无效") from None
+    versions: dict[str, int] = {}
+    for number, row in enumerate(meta_rows[META_FIRST_CLAIM - 1:], start=META_FIRST_CLAIM):
+        if not row or _blank(row[0]):
+            continue
         try:
-            batch_id = int(meta.get("batch_id"))
-        except (TypeError, ValueError):
-            raise Refusal("REVIEW_NO_BATCH", f"{path}：“{META}”表 B1 的批次号缺失或无效") from None
-        versions: dict[str, int] = {}
-        for number, row in enumerate(meta_rows[META_FIRST_CLAIM - 1:], start=META_FIRST_CLAIM):
-            if not row or row[0] is None:
-                continue
-            try:
-                versions[str(row[0])] = int(row[1])
-            except (TypeError, ValueError, IndexError):
-                raise Refusal("REVIEW_NO_VERSIONS", f"{path}：“{META}”表第 {number} 行的申请版本无效，"
-                                                    "请重新导出审核表") from None
-        header, rows = _rows(session, batch_id)
-        if meta.get("format") != FORMAT:
-            raise Refusal("REVIEW_OLD_FORMAT", f"{path}：审核表格式不是本版本导出的（{meta.get('format') or '旧版'}），"
-                                               f"请重新导出批次 {batch_id} 的审核表")
-        if meta.get("fingerprint") != _fingerprint(batch_id, header, rows):
-            raise Refusal("REVIEW_OTHER_BATCH", f"{path}：审核表与批次 {batch_id} 当前的计算结果不符（不是该批次导出的表，"
-                                                "或批次已被更正），请重新导出")
-        missing = [row.claim_id for row in rows if row.claim_id not in versions]
-        if missing or len(versions) != len(rows):
-            raise Refusal("REVIEW_NO_VERSIONS", f"{path}：“{META}”表缺少 {len(missing) or abs(len(versions) - len(rows))} "
-                                                f"件申请的版本（如 {(missing or ['?'])[0]}），请重新导出审核表")
-        problems, decisions = [], []
-        width = len(header) + 2
-        sheet_rows = [tuple(r) + (None,) * (width - len(r)) for r in
-                      book[SHEET].iter_rows(min_row=FIRST_ROW, max_col=width, values_only=True)]
-        while sheet_rows and all(v is None or str(v).strip() == "" for v in sheet_rows[-1]):
-            sheet_rows.pop()
-    finally:
-        book.close()
+            versions[str(row[0])] = _whole(row[1])
+        except (TypeError, ValueError, ArithmeticError, IndexError):
+            raise Refusal("REVIEW_NO_VERSIONS", f"{path}：“{META}”表第 {number} 行的申请版本无效，"
+                                                "请重新导出审核表") from None
+    header, rows = _rows(session, batch_id)
+    if meta.get("format") != FORMAT:
+        raise Refusal("REVIEW_OLD_FORMAT", f"{path}：审核表格式不是本版本导出的（{meta.get('format') or '旧版'}），"
+                                           f"请重新导出批次 {batch_id} 的审核表")
+    if meta.get("fingerprint") != _fingerprint(batch_id, header, rows):
+        raise Refusal("REVIEW_OTHER_BATCH", f"{path}：审核表与批次 {batch_id} 当前的计算结果不符（不是该批次导出的表，"
+                                            "或批次已被更正），请重新导出")
+    missing = [row.claim_id for row in rows if row.claim_id not in versions]
+    if missing or len(versions) != len(rows):
+        raise Refusal("REVIEW_NO_VERSIONS", f"{path}：“{META}”表缺少 {len(missing) or abs(len(versions) - len(rows))} "
+                                            f"件申请的版本（如 {(missing or ['?'])[0]}），请重新导出审核表")
+    problems, decisions = [], []
+    width = len(header) + 2
+    sheet_rows = [(r[:width] + [""] * (width - len(r))) if len(r) != width else r for r in sheets[SHEET][FIRST_ROW - 1:]]
+    del sheets
+    while sheet_rows and all(_blank(v) for v in sheet_rows[-1]):
+        sheet_rows.pop()
     if len(sheet_rows) != len(rows):
         problems.append(f"表中有 {len(sheet_rows)} 行申请，批次 {batch_id} 有 {len(rows)} 件（行被增删）")
     letters = [get_column_letter(i) for i in range(1, width + 1)]
     for number, (expected, cells) in enumerate(zip(rows, sheet_rows, strict=False), start=FIRST_ROW):
         for column, value in enumerate(expected.cells):
             found = cells[column]
+            # equal text, or an equal number (int or Decimal) for an amount: what _same accepts, without its
+            # conversions for the 1.6 million cells of a 100,000-claim sheet; a bool never (True == 1)
+            if found == value and type(found) is not bool:
+                continue
             if not _same(found, value):
                 problems.append(f"{letters[column]}{number}（{header[column]}）被改动：表中为“{found}”，系统中为“{value}”")
         choice, note = cells[len(header)], cells[len(header) + 1]
         where = f"{letters[len(header)]}{number}（申请 {expected.claim_id}）"
-        if choice is None or str(choice).strip() == "":
+        if _blank(choice):
             problems.append(f"{where}：审核结论为空")
         elif str(choice).strip() not in CHOICES:
             problems.append(f"{where}：审核结论“{choice}”无效，应为 通过、退回 或 不予补助")
@@ -289,12 +295,28 @@ def _moved_claims(session: Session, batch_id: int, versions: dict[str, int]) -> 
     """Claims no longer in this batch, or of another version than the sheet's."""
     moved, ids = [], list(versions)
     for start in range(0, len(ids), 5000):
-        for claim in session.scalars(select(ClaimRow).where(ClaimRow.claim_id.in_(ids[start:start + 5000]))):
+        # three columns, not ORM objects: 100,000 claims would fill the session with objects never used
+        for claim in session.execute(select(ClaimRow.claim_id, ClaimRow.batch_id, ClaimRow.version)
+                                     .where(ClaimRow.claim_id.in_(ids[start:start + 5000]))):
             if claim.batch_id != batch_id:
                 moved.append(f"申请 {claim.claim_id} 现属批次 {claim.batch_id}")
             elif claim.version != versions[claim.claim_id]:
                 moved.append(f"申请 {claim.claim_id} 版本 {versions[claim.claim_id]} → {claim.version}")
     return moved
+
+
+def _whole(value) -> int:
+    """A batch id or claim version as the sheet holds it: a whole number, or the text of one; 2.5 is refused
+    (ValueError), not cut to 2."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return int(value.strip())
+    raise ValueError(value)
+
+
+def _blank(value) -> bool:
+    return value is None or str(value).strip() == ""
 
 
 def _same(found, expected) -> bool:
