@@ -84,45 +84,6 @@ def detail_header(data: PayoutData) -> list[str]:
             "合计（元）", "开户行", "银行账号"]
 
 
-DETAIL_WIDTHS = [14, 12, 10, 22, 28]  # then 18 for each item, and 14, 24, 24
-
-
-def _detail_widths(data: PayoutData) -> list[int]:
-    return DETAIL_WIDTHS + [18] * len(data.items) + [14, 24, 24]
-
-
-def _detail_sheet(book: Workbook, styles: _Styles, title: str, data: PayoutData, claims: list[PayoutClaim]) -> Rows:
-    """A sheet of one row per claim and a total row: openpyxl writes its set-up, header and two sample rows (a
-    claim's, and one holding the styles of the warning and total cells); the rows returned are written as XML
-    (``exports/sheetxml.py``)."""
-    sheet = book.create_sheet(title)
-    header = detail_header(data)
-    _prepare(sheet, _detail_widths(data), 1)
-    sheet.append([_cell(sheet, h, styles.header) for h in header])
-    plain, money = len(DETAIL_WIDTHS), len(data.items) + 1
-    sheet.append([*("样例" for _ in range(plain)), *(_cell(sheet, ZERO, styles.money) for _ in range(money)), "样例", "样例"])
-    sheet.append([_cell(sheet, "合计", styles.header), _cell(sheet, ZERO, styles.total), _cell(sheet, "样例", styles.warn)])
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(claims) + 1}"
-    return Rows(2, _detail_rows(data, claims), {"header": "A3", "total": "B3", "warn": "C3"})
-
-
-def _detail_rows(data: PayoutData, claims: list[PayoutClaim]) -> Iterator[list]:
-    codes = [code for code, _ in data.items]
-    totals = dict.fromkeys(codes, ZERO)
-    for claim in claims:
-        member, per_item = claim.member, claim.per_item
-        for code in codes:
-            totals[code] += per_item[code]
-        if member.bank_account:  # PayoutClaim.has_account
-            bank = [member.bank_name, member.bank_account]
-        else:
-            bank = [Styled(member.bank_name, "warn"), Styled(NO_ACCOUNT, "warn")]
-        yield [claim.claim.claim_id, member.member_id, member.name, mask_id(member.id_number), member.unit,
-               *(per_item[code] for code in codes), claim.total, *bank]
-    yield [Styled("合计", "header"), None, None, None, None, *(Styled(totals[code], "total") for code in codes),
-           Styled(sum((c.total for c in claims), ZERO), "total")]
-
-
 class _Tally:
     """Claims, members and amounts of a group of claims."""
 
@@ -138,12 +99,24 @@ class _Tally:
             self.per_item[code] += claim.per_item[code]
         self.total += claim.total
 
+    @classmethod
+    def of(cls, parts, codes: list[str]) -> _Tally:
+        """The tally of several groups' claims together."""
+        whole = cls(codes)
+        for part in parts:
+            whole.count += part.count
+            whole.members |= part.members
+            for code in codes:
+                whole.per_item[code] += part.per_item[code]
+            whole.total += part.total
+        return whole
+
 
 def _tallies(claims: list[PayoutClaim], codes: list[str]) -> tuple[dict[str, _Tally], tuple[_Tally, _Tally, _Tally]]:
-    """In one pass: each unit's tally (with the items), and the three control figures — paid by the bank file,
-    waiting for an account, nothing to pay."""
+    """In one pass: each unit's tally, and the three control figures — paid by the bank file, waiting for an
+    account (with the items: its sheet's total row), nothing to pay."""
     units: dict[str, _Tally] = {}
-    by_bank, without, zero = _Tally([]), _Tally([]), _Tally([])
+    by_bank, without, zero = _Tally([]), _Tally(codes), _Tally([])
     for claim in claims:
         member = claim.member
         unit = units.get(member.unit)
@@ -151,13 +124,53 @@ def _tallies(claims: list[PayoutClaim], codes: list[str]) -> tuple[dict[str, _Ta
             unit = units[member.unit] = _Tally(codes)
         unit.add(claim, member.member_id, codes)
         if claim.total > 0:
-            (by_bank if member.bank_account else without).add(claim, member.member_id)
+            if member.bank_account:
+                by_bank.add(claim, member.member_id)
+            else:
+                without.add(claim, member.member_id, codes)
         elif claim.total == 0:
             zero.add(claim, member.member_id)
     return units, (by_bank, without, zero)
 
 
-def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: date) -> dict[int, float]:
+DETAIL_WIDTHS = [14, 12, 10, 22, 28]  # then 18 for each item, and 14, 24, 24
+
+
+def _detail_widths(data: PayoutData) -> list[int]:
+    return DETAIL_WIDTHS + [18] * len(data.items) + [14, 24, 24]
+
+
+def _detail_sheet(book: Workbook, styles: _Styles, title: str, data: PayoutData, claims: list[PayoutClaim],
+                  tally: _Tally) -> Rows:
+    """A sheet of one row per claim and a total row (the claims' ``tally``): openpyxl writes its set-up, header
+    and two sample rows (a claim's, and one holding the styles of the warning and total cells); the rows
+    returned are written as XML (``exports/sheetxml.py``)."""
+    sheet = book.create_sheet(title)
+    header = detail_header(data)
+    _prepare(sheet, _detail_widths(data), 1)
+    sheet.append([_cell(sheet, h, styles.header) for h in header])
+    plain, money = len(DETAIL_WIDTHS), len(data.items) + 1
+    sheet.append([*("样例" for _ in range(plain)), *(_cell(sheet, ZERO, styles.money) for _ in range(money)), "样例", "样例"])
+    sheet.append([_cell(sheet, "合计", styles.header), _cell(sheet, ZERO, styles.total), _cell(sheet, "样例", styles.warn)])
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(claims) + 1}"
+    return Rows(2, _detail_rows([code for code, _ in data.items], claims, tally),
+                {"header": "A3", "total": "B3", "warn": "C3"})
+
+
+def _detail_rows(codes: list[str], claims: list[PayoutClaim], tally: _Tally) -> Iterator[list]:
+    warned = [Styled(NO_ACCOUNT, "warn")]
+    for claim in claims:
+        member, per_item = claim.member, claim.per_item
+        account = member.bank_account  # PayoutClaim.has_account
+        yield [claim.claim.claim_id, member.member_id, member.name, mask_id(member.id_number), member.unit,
+               *[per_item[code] for code in codes], claim.total,
+               *([member.bank_name, account] if account else [Styled(member.bank_name, "warn"), *warned])]
+    yield [Styled("合计", "header"), None, None, None, None, *(Styled(tally.per_item[code], "total") for code in codes),
+           Styled(tally.total, "total")]
+
+
+def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: date, units: dict[str, _Tally],
+                   controls: tuple[_Tally, _Tally, _Tally]) -> dict[int, float]:
     """The summary; returns the heights its wrapped rows need to print whole (row number → points)."""
     sheet = book.create_sheet("汇总")
     items = data.items
@@ -171,15 +184,15 @@ def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: da
     sheet.append([_cell(sheet, f"签发机构：{data.policy.scheme.issuer}")])
     sheet.append([_cell(sheet, h, styles.header) for h in header])
     codes = [code for code, _ in items]
-    units, controls = _tallies(data.claims, codes)
     for number, (unit, tally) in enumerate(units.items(), start=5):
         heights[number] = height_for([(unit, widths[0])])
         sheet.append([_cell(sheet, unit, styles.label), tally.count, len(tally.members),
                       *(_cell(sheet, tally.per_item[code], styles.money) for code in codes),
                       _cell(sheet, tally.total, styles.money)])
-    sheet.append([_cell(sheet, "总计", styles.header), len(data.claims), len(set().union(*(t.members for t in units.values()))),
-                  *(_cell(sheet, sum((t.per_item[code] for t in units.values()), ZERO), styles.total) for code in codes),
-                  _cell(sheet, sum((t.total for t in units.values()), ZERO), styles.total)])
+    grand = _Tally.of(units.values(), codes)
+    sheet.append([_cell(sheet, "总计", styles.header), grand.count, len(grand.members),
+                  *(_cell(sheet, grand.per_item[code], styles.total) for code in codes),
+                  _cell(sheet, grand.total, styles.total)])
     sheet.append([])
     sheet.append([_cell(sheet, h, styles.header) for h in ("控制数", "件数", "人数", "金额（元）")])
     first_control = 4 + len(units) + 4
@@ -200,17 +213,19 @@ def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: da
 
 def write_payouts(data: PayoutData, out: str | Path, by_unit: bool = False, issued: date | None = None,
                   step: Callable[[int], None] = lambda count: None) -> dict[str, Decimal | int]:
-    """Write the workbook; returns the control figures it shows. ``step(n)``: n more claims of the detail
-    sheet written (a progress bar)."""
+    """Write the workbook; returns the control figures it shows. ``step(n)``: n more rows of the detail sheet
+    written (a progress bar)."""
     book = Workbook(write_only=True)
     styles = _Styles(book)
-    summary_heights = _summary_sheet(book, styles, data, issued or beijing_today())
+    codes = [code for code, _ in data.items]
+    units, controls = _tallies(data.claims, codes)
+    summary_heights = _summary_sheet(book, styles, data, issued or beijing_today(), units, controls)
     without = [c for c in data.claims if not c.has_account and c.total > 0]
-    sheets = [_detail_sheet(book, styles, "明细", data, data.claims),
-              _detail_sheet(book, styles, "待补银行账号", data, without)]
+    sheets = [_detail_sheet(book, styles, "明细", data, data.claims, _Tally.of(units.values(), codes)),
+              _detail_sheet(book, styles, "待补银行账号", data, without, controls[1])]
     if by_unit:
         taken = set(book.sheetnames)
-        sheets += [_detail_sheet(book, styles, sheet_title(unit, taken), data, claims)
+        sheets += [_detail_sheet(book, styles, sheet_title(unit, taken), data, claims, units[unit])
                    for unit, claims in data.by_unit().items()]
     header_height = height_for(zip(detail_header(data), _detail_widths(data), strict=True))
     # the sheets' files, in the book's order: the summary is sheet1.xml
@@ -221,6 +236,6 @@ def write_payouts(data: PayoutData, out: str | Path, by_unit: bool = False, issu
         heights = {name: {1: header_height} for name in files}
         expand_rows(temporary, files, heights={"xl/worksheets/sheet1.xml": summary_heights, **heights},
                     step=lambda name, count: step(count) if name == "xl/worksheets/sheet2.xml" else None)
+    waiting = controls[1]
     return {"claims": len(data.claims), "members": len({c.member.member_id for c in data.claims}),
-            "total": data.total, "without_account": len(without),
-            "without_account_total": sum((c.total for c in without), ZERO)}
+            "total": data.total, "without_account": waiting.count, "without_account_total": waiting.total}

@@ -220,3 +220,26 @@ def test_many_letters_some_over_two_pages_all_lay_out(tmp_path):
     store.dispose()
     assert pages > 2000  # some letters needed a second page
     assert len(PdfReader(tmp_path / "letters.pdf").pages) == pages
+
+
+def test_letters_laid_out_from_their_broken_lines_look_as_reportlab_lays_them_out(store, paid_batch, tmp_path,
+                                                                                   monkeypatch):
+    """The letters' paragraphs keep the lines ``_p`` broke (``_Broken``) instead of reportlab's per-character CJK
+    wrapping: every page renders to the same pixels as with reportlab's own wrapping, and holds the same text."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    from reportlab.platypus import Paragraph
+
+    from exports import letters
+
+    fast, reference = tmp_path / "fast.pdf", tmp_path / "reference.pdf"
+    with store.session() as s:
+        export_letters(s, paid_batch, fast, FINANCE, None, quiet)
+        monkeypatch.setattr(letters._Broken, "breakLinesCJK", Paragraph.breakLinesCJK)
+        export_letters(s, paid_batch, reference, FINANCE, None, quiet)
+    pages = [[page.extract_text() for page in PdfReader(pdf).pages] for pdf in (fast, reference)]
+    assert pages[0] == pages[1] and len(pages[0]) >= 4
+    for pdf in (fast, reference):
+        subprocess.run(["pdftoppm", "-r", "100", "-gray", pdf, tmp_path / pdf.stem], check=True)
+    for page in sorted(tmp_path.glob("fast-*.pgm")):
+        assert page.read_bytes() == (tmp_path / page.name.replace("fast", "reference")).read_bytes(), page.name
