@@ -75,29 +75,48 @@ def _p(text: str, style, width: float = BODY_WIDTH) -> Paragraph:
         return found
 
     lines = break_lines(text, measure, width - 1)
-    paragraph = _Broken("<br/>".join(escape(line) for line in lines), style)
-    paragraph.broken = lines
-    return paragraph
+    return _Broken("<br/>".join(escape(line) for line in lines), style)
 
 
 class _Broken(Paragraph):
-    """A paragraph whose lines ``_p`` has already broken: laid out line by line as they are. Without this,
-    reportlab's CJK wrapping splits a paragraph of several lines into one fragment per character, measures and
-    merges them again — most of the time of a run of letters. Each line is drawn as the same text at the same
-    place (the first baseline a font size below the top, ``rl_config.paraFontSizeHeightOffset``; the lines a
-    leading apart; aligned by the room left on the line). A line that would not fit the width it is given, or
-    a part split off onto the next page, goes through reportlab's own breaking."""
+    """A paragraph whose lines ``_p`` has already broken (``<br/>`` between them): laid out line by line as they
+    are. Without this, reportlab's CJK wrapping splits a paragraph of several lines into one fragment per
+    character, measures and merges them again — most of the time of a run of letters. Each line is drawn as the
+    same text (the parsed fragments', spaces collapsed as reportlab collapses them) at the same place (the first
+    baseline a font size below the top, ``rl_config.paraFontSizeHeightOffset``; the lines a leading apart;
+    aligned by the room left on the line). A one-line paragraph, a line that would not fit the width it is
+    given, fragments of another font or with links, and a paragraph split across pages (and its parts) go
+    through reportlab's own breaking."""
 
-    broken: list[str] | None = None
+    own = False  # reportlab's own breaking: once it is split, or asked to split, across pages
+
+    def split(self, availWidth, availHeight):
+        self.own = True  # split as reportlab splits its own lines, and the parts laid out as it lays them out
+        if hasattr(self, "blPara"):
+            del self.blPara
+        parts = super().split(availWidth, availHeight)
+        for part in parts:
+            part.own = True
+        return parts
 
     def breakLinesCJK(self, maxWidths):
-        widths = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
-        style = self.style
-        if self.broken is None or getattr(self, "_splitpara", 0) or self.bulletText or len(self.frags) < 2:
+        frags, style = self.frags, self.style
+        if self.own or len(frags) < 2 or getattr(self, "_splitpara", 0) or self.bulletText:
             return super().breakLinesCJK(maxWidths)
         font, size = style.fontName, style.fontSize
+        texts: list[list[str]] = [[]]
+        for frag in frags:
+            if getattr(frag, "lineBreak", False):
+                texts.append([])
+            elif frag.fontName != font or frag.fontSize != size or getattr(frag, "cbDefn", None) \
+                    or getattr(frag, "link", None) or getattr(frag, "us_lines", None):
+                return super().breakLinesCJK(maxWidths)
+            else:
+                texts[-1].append(frag.text)
+        widths = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
         lines = []
-        for number, line in enumerate(self.broken):
+        for number, parts in enumerate(texts):
+            line = "".join(parts)
             room = widths[min(number, len(widths) - 1)]
             used = stringWidth(line, font, size)
             if used > room:
@@ -105,7 +124,7 @@ class _Broken(Paragraph):
             lines.append((room - used, [line]))
         self.height = 0
         ascent, descent = getAscentDescent(font, size)
-        return self.frags[0].clone(kind=0, lines=lines, ascent=ascent, descent=descent)  # as one fragment's
+        return frags[0].clone(kind=0, lines=lines, ascent=ascent, descent=descent)  # as one fragment's
 
 
 def _in_cell(text: str, style, column: float) -> Paragraph:
