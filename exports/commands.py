@@ -41,7 +41,7 @@ def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_uni
                    reexport: bool = False) -> Written:
     from exports.payouts import write_payouts
 
-    data = payout_data(session, batch_id, user, kind="payouts", reexport=reexport)
+    data = payout_data(session, batch_id, user, kind="payouts", reexport=reexport, brief=True)
     if not data.claims:
         raise Refusal("NOTHING_APPROVED", f"批次 {batch_id} 没有已通过、未支付且尚未导出的申请，无可导出的发放表"
                                           "（重新导出已导出的内容请加 --reexport）")

@@ -38,6 +38,8 @@ PAYABLE = ("approved", "paid")
 # ten times a named tuple's, and a 100,000-claim workbook reads each field of each row
 ClaimRecord = namedtuple("ClaimRecord", [column.name for column in ClaimRow.__table__.c])
 MemberRecord = namedtuple("MemberRecord", [column.name for column in MemberRow.__table__.c])
+BRIEF_CLAIM = ("claim_id", "member_id", "state", "batch_id")  # what the payout workbook reads of a claim
+BriefClaimRecord = namedtuple("BriefClaimRecord", BRIEF_CLAIM)
 
 
 @dataclass(slots=True)
@@ -99,12 +101,14 @@ def mask_id(id_number: str) -> str:
 
 def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, ...] = PAYABLE,
                 kind: str | None = None, reexport: bool = False, unit: str | None = None,
-                explanations: bool = False) -> PayoutData:
+                explanations: bool = False, brief: bool = False) -> PayoutData:
     """What a batch's files show. ``unit``: only the claims of members of this unit (chosen in SQL);
     ``explanations``: the lines' stored explanations read too (letters need them, nothing else does). ``kind`` (payouts | bank): what an export of that kind pays — only approved,
     unpaid claims whose current lines (the original batch's, or a correction's) are not yet in an export of
     that kind; of a correction batch, its approved top-ups not yet exported. ``reexport``: the export again,
-    including what was exported before (a bank re-export still never includes paid claims)."""
+    including what was exported before (a bank re-export still never includes paid claims). ``brief``: of each
+    claim only its id, member, state and batch (``BRIEF_CLAIM``: the payout workbook shows no more; dates and
+    codes of 100,000 claims cost a noticeable part of its export to read)."""
     require(session, user, "export")
     batch = get_batch(session, batch_id)
     data = PayoutData(batch, policy_of(batch).policy)
@@ -112,10 +116,12 @@ def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, .
         return _adjustment_data(session, data, kind, reexport, unit)
     if kind is not None:
         states = ("approved", "paid") if (reexport and kind == "payouts") else ("approved",)
-    query = select(*ClaimRow.__table__.c).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states))
+    record, read = (BriefClaimRecord, [ClaimRow.__table__.c[name] for name in BRIEF_CLAIM]) if brief \
+        else (ClaimRecord, ClaimRow.__table__.c)
+    query = select(*read).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states))
     if unit is not None:
         query = query.where(ClaimRow.member_id.in_(select(MemberRow.member_id).where(MemberRow.unit == unit)))
-    claims = {c.claim_id: c for c in map(ClaimRecord._make, session.execute(query))}
+    claims = {c.claim_id: c for c in map(record._make, session.execute(query))}
     lines: dict[str, list[PayoutLine]] = defaultdict(list)
     lines_batch: dict[str, int] = {}
     explanation = ResultLineRow.explanation_json if explanations else null().label("explanation_json")
