@@ -23,9 +23,6 @@ from claims.workflow.payouts import (
     record_export,
     reexport_path,
 )
-from exports.fonts import choose_font
-from exports.letters import write_letters
-from exports.payouts import write_payouts
 from exports.progress import Progress
 
 Say = Callable[[str], None]
@@ -42,13 +39,15 @@ class Written:
 
 def export_payouts(session: Session, batch_id: int, out: Path, user: str, by_unit: bool, say: Say,
                    reexport: bool = False) -> Written:
-    data = payout_data(session, batch_id, user, kind="payouts", reexport=reexport)
+    from exports.payouts import write_payouts
+
+    data = payout_data(session, batch_id, user, kind="payouts", reexport=reexport, brief=True)
     if not data.claims:
         raise Refusal("NOTHING_APPROVED", f"批次 {batch_id} 没有已通过、未支付且尚未导出的申请，无可导出的发放表"
                                           "（重新导出已导出的内容请加 --reexport）")
     out = reexport_path(out) if reexport else out
     progress = Progress(len(data.claims), "写入发放表")
-    figures = write_payouts(data, out, by_unit, step=progress.step)
+    figures = write_payouts(data, out, by_unit, step=lambda count: progress.step(min(count, progress.total - progress.done)))
     progress.close()
     record = record_export(session, "payouts", data, out, user, reexport, data.claims, figures["claims"], figures["total"])
     say(f"{'【重新导出，勿重复支付】' if reexport else ''}发放表已写入 {out}：{figures['claims']} 件申请，"
@@ -113,6 +112,9 @@ def _why_nothing(selection) -> str:
 
 def export_letters(session: Session, batch_id: int, out: Path, user: str, split_by: str | None, say: Say,
                    workers: int = 1, unit: str | None = None) -> Written:
+    from exports.fonts import choose_font  # reportlab: only letters need it
+    from exports.letters import write_letters
+
     decided = ("approved", "paid", "refused")
     # one grassroots union's letters only: its claims and their lines chosen in SQL, not the whole batch read
     data = payout_data(session, batch_id, user, decided, unit=None if unit is None else unit.strip(), explanations=True)
@@ -165,6 +167,8 @@ _LETTERS: dict = {}
 
 def _write_job(index: int) -> int:
     """In a forked worker: one split file of letters; the pages it wrote."""
+    from exports.letters import write_letters
+
     path, claims = _LETTERS["jobs"][index]
     return write_letters(_LETTERS["data"], claims, _LETTERS["balances"], path)
 

@@ -16,7 +16,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -56,6 +56,8 @@ class LetterStyles:
         object.__setattr__(self, "cell", ParagraphStyle("cell", fontSize=9, leading=12, **base))
         object.__setattr__(self, "right", ParagraphStyle("right", fontSize=9.5, leading=12, alignment=TA_RIGHT, **base))
         object.__setattr__(self, "sign", ParagraphStyle("sign", fontSize=10.5, leading=16, alignment=TA_RIGHT, **base))
+        for style in (self.issuer, self.title, self.body, self.small, self.cell, self.right, self.sign):
+            style.widths = {}  # measured words (``_p``): these styles' font, for one run of letters
 
 
 BODY_WIDTH = A4[0] - 40 * mm - 12  # the frame less its padding
@@ -64,8 +66,65 @@ BODY_WIDTH = A4[0] - 40 * mm - 12  # the frame less its padding
 def _p(text: str, style, width: float = BODY_WIDTH) -> Paragraph:
     """A paragraph broken into lines here (Chinese line-breaking rules: no line starts with closing
     punctuation), so the renderer never has to break it; ``width``: the room it has, in points."""
-    lines = break_lines(text, lambda s: stringWidth(s, style.fontName, style.fontSize), width - 1)
-    return Paragraph("<br/>".join(escape(line) for line in lines), style)
+    font, size, widths = style.fontName, style.fontSize, style.widths
+
+    def measure(word: str) -> float:  # each character's or word's width once per style: they repeat
+        found = widths.get(word)
+        if found is None:
+            found = widths[word] = stringWidth(word, font, size)
+        return found
+
+    lines = break_lines(text, measure, width - 1)
+    return _Broken("<br/>".join(escape(line) for line in lines), style)
+
+
+class _Broken(Paragraph):
+    """A paragraph whose lines ``_p`` has already broken (``<br/>`` between them): laid out line by line as they
+    are. Without this, reportlab's CJK wrapping splits a paragraph of several lines into one fragment per
+    character, measures and merges them again — most of the time of a run of letters. Each line is drawn as the
+    same text (the parsed fragments', spaces collapsed as reportlab collapses them) at the same place (the first
+    baseline a font size below the top, ``rl_config.paraFontSizeHeightOffset``; the lines a leading apart;
+    aligned by the room left on the line). A one-line paragraph, a line that would not fit the width it is
+    given, fragments of another font or with links, and a paragraph split across pages (and its parts) go
+    through reportlab's own breaking."""
+
+    own = False  # reportlab's own breaking: once it is split, or asked to split, across pages
+
+    def split(self, availWidth, availHeight):
+        self.own = True  # split as reportlab splits its own lines, and the parts laid out as it lays them out
+        if hasattr(self, "blPara"):
+            del self.blPara
+        parts = super().split(availWidth, availHeight)
+        for part in parts:
+            part.own = True
+        return parts
+
+    def breakLinesCJK(self, maxWidths):
+        frags, style = self.frags, self.style
+        if self.own or len(frags) < 2 or getattr(self, "_splitpara", 0) or self.bulletText:
+            return super().breakLinesCJK(maxWidths)
+        font, size = style.fontName, style.fontSize
+        texts: list[list[str]] = [[]]
+        for frag in frags:
+            if getattr(frag, "lineBreak", False):
+                texts.append([])
+            elif frag.fontName != font or frag.fontSize != size or getattr(frag, "cbDefn", None) \
+                    or getattr(frag, "link", None) or getattr(frag, "us_lines", None):
+                return super().breakLinesCJK(maxWidths)
+            else:
+                texts[-1].append(frag.text)
+        widths = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
+        lines = []
+        for number, parts in enumerate(texts):
+            line = "".join(parts)
+            room = widths[min(number, len(widths) - 1)]
+            used = stringWidth(line, font, size)
+            if used > room:
+                return super().breakLinesCJK(maxWidths)
+            lines.append((room - used, [line]))
+        self.height = 0
+        ascent, descent = getAscentDescent(font, size)
+        return frags[0].clone(kind=0, lines=lines, ascent=ascent, descent=descent)  # as one fragment's
 
 
 def _in_cell(text: str, style, column: float) -> Paragraph:

@@ -1,10 +1,12 @@
 """The payout workbook for finance (SPEC §7): a summary of control totals per unit and item, a detail
 sheet with one row per approved claim, claims lacking a bank account on a sheet of their own, and
-optionally one sheet per unit. Written in openpyxl's write-only mode so 100,000 rows stay small."""
+optionally one sheet per unit. openpyxl (write-only) writes the summary and every sheet's set-up and styles;
+the rows of the claim sheets are written straight as sheet XML (``exports/sheetxml.py``): 100,000 claims
+are over a million cells, and openpyxl costs microseconds a cell."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from copy import copy
 from datetime import date
 from decimal import Decimal
@@ -19,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from claims.money import ZERO
 from claims.workflow.payouts import PayoutClaim, PayoutData, mask_id
 from exports.safety import atomic_output, sheet_title, text_cell
-from exports.sheetxml import expand_rows, height_for
+from exports.sheetxml import Rows, Styled, expand_rows, height_for
 from exports.words import beijing_today, cn_date
 
 MONEY_FORMAT = "#,##0.00"
@@ -82,32 +84,93 @@ def detail_header(data: PayoutData) -> list[str]:
             "合计（元）", "开户行", "银行账号"]
 
 
+class _Tally:
+    """Claims, members and amounts of a group of claims."""
+
+    __slots__ = ("count", "members", "per_item", "total")
+
+    def __init__(self, codes: list[str]):
+        self.count, self.members, self.per_item, self.total = 0, set(), dict.fromkeys(codes, ZERO), ZERO
+
+    def add(self, claim: PayoutClaim, member_id: str, codes: list[str] = ()) -> None:
+        self.count += 1
+        self.members.add(member_id)
+        for code in codes:
+            self.per_item[code] += claim.per_item[code]
+        self.total += claim.total
+
+    @classmethod
+    def of(cls, parts, codes: list[str]) -> _Tally:
+        """The tally of several groups' claims together."""
+        whole = cls(codes)
+        for part in parts:
+            whole.count += part.count
+            whole.members |= part.members
+            for code in codes:
+                whole.per_item[code] += part.per_item[code]
+            whole.total += part.total
+        return whole
+
+
+def _tallies(claims: list[PayoutClaim], codes: list[str]) -> tuple[dict[str, _Tally], tuple[_Tally, _Tally, _Tally]]:
+    """In one pass: each unit's tally, and the three control figures — paid by the bank file, waiting for an
+    account (with the items: its sheet's total row), nothing to pay."""
+    units: dict[str, _Tally] = {}
+    by_bank, without, zero = _Tally([]), _Tally(codes), _Tally([])
+    for claim in claims:
+        member = claim.member
+        unit = units.get(member.unit)
+        if unit is None:
+            unit = units[member.unit] = _Tally(codes)
+        unit.add(claim, member.member_id, codes)
+        if claim.total > 0:
+            if member.bank_account:
+                by_bank.add(claim, member.member_id)
+            else:
+                without.add(claim, member.member_id, codes)
+        elif claim.total == 0:
+            zero.add(claim, member.member_id)
+    return units, (by_bank, without, zero)
+
+
+DETAIL_WIDTHS = [14, 12, 10, 22, 28]  # then 18 for each item, and 14, 24, 24
+
+
+def _detail_widths(data: PayoutData) -> list[int]:
+    return DETAIL_WIDTHS + [18] * len(data.items) + [14, 24, 24]
+
+
 def _detail_sheet(book: Workbook, styles: _Styles, title: str, data: PayoutData, claims: list[PayoutClaim],
-                  step: Callable[[], None]) -> None:
+                  tally: _Tally) -> Rows:
+    """A sheet of one row per claim and a total row (the claims' ``tally``): openpyxl writes its set-up, header
+    and two sample rows (a claim's, and one holding the styles of the warning and total cells); the rows
+    returned are written as XML (``exports/sheetxml.py``)."""
     sheet = book.create_sheet(title)
     header = detail_header(data)
-    _prepare(sheet, [14, 12, 10, 22, 28] + [18] * len(data.items) + [14, 24, 24], 1)
+    _prepare(sheet, _detail_widths(data), 1)
     sheet.append([_cell(sheet, h, styles.header) for h in header])
-    for claim in claims:
-        row = [claim.claim.claim_id, claim.member.member_id, claim.member.name, mask_id(claim.member.id_number),
-               claim.member.unit]
-        cells = [_cell(sheet, v) for v in row]
-        cells += [_cell(sheet, claim.per_item[code], styles.money) for code, _ in data.items]
-        cells.append(_cell(sheet, claim.total, styles.money))
-        if claim.has_account:
-            cells += [_cell(sheet, claim.member.bank_name), _cell(sheet, claim.member.bank_account)]
-        else:
-            cells += [_cell(sheet, claim.member.bank_name, styles.warn), _cell(sheet, NO_ACCOUNT, styles.warn)]
-        sheet.append(cells)
-        step()
-    total_cells = [_cell(sheet, "合计", styles.header)] + [_cell(sheet, None) for _ in range(4)]
-    total_cells += [_cell(sheet, sum((c.per_item[code] for c in claims), ZERO), styles.total) for code, _ in data.items]
-    total_cells.append(_cell(sheet, sum((c.total for c in claims), ZERO), styles.total))
-    sheet.append(total_cells)
+    plain, money = len(DETAIL_WIDTHS), len(data.items) + 1
+    sheet.append([*("样例" for _ in range(plain)), *(_cell(sheet, ZERO, styles.money) for _ in range(money)), "样例", "样例"])
+    sheet.append([_cell(sheet, "合计", styles.header), _cell(sheet, ZERO, styles.total), _cell(sheet, "样例", styles.warn)])
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(claims) + 1}"
+    return Rows(2, _detail_rows([code for code, _ in data.items], claims, tally),
+                {"header": "A3", "total": "B3", "warn": "C3"})
 
 
-def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: date) -> dict[int, float]:
+def _detail_rows(codes: list[str], claims: list[PayoutClaim], tally: _Tally) -> Iterator[list]:
+    warned = [Styled(NO_ACCOUNT, "warn")]
+    for claim in claims:
+        member, per_item = claim.member, claim.per_item
+        account = member.bank_account  # PayoutClaim.has_account
+        yield [claim.claim.claim_id, member.member_id, member.name, mask_id(member.id_number), member.unit,
+               *[per_item[code] for code in codes], claim.total,
+               *([member.bank_name, account] if account else [Styled(member.bank_name, "warn"), *warned])]
+    yield [Styled("合计", "header"), None, None, None, None, *(Styled(tally.per_item[code], "total") for code in codes),
+           Styled(tally.total, "total")]
+
+
+def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: date, units: dict[str, _Tally],
+                   controls: tuple[_Tally, _Tally, _Tally]) -> dict[int, float]:
     """The summary; returns the heights its wrapped rows need to print whole (row number → points)."""
     sheet = book.create_sheet("汇总")
     items = data.items
@@ -120,26 +183,25 @@ def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: da
     sheet.append([_cell(sheet, f"批次 {batch.id}（{batch.name}），{batch.period} 年度；导出日期 {cn_date(issued)}；金额单位：元")])
     sheet.append([_cell(sheet, f"签发机构：{data.policy.scheme.issuer}")])
     sheet.append([_cell(sheet, h, styles.header) for h in header])
-    units = data.by_unit()
-    for number, (unit, claims) in enumerate(units.items(), start=5):
+    codes = [code for code, _ in items]
+    for number, (unit, tally) in enumerate(units.items(), start=5):
         heights[number] = height_for([(unit, widths[0])])
-        sheet.append([_cell(sheet, unit, styles.label), len(claims), len({c.member.member_id for c in claims}),
-                      *(_cell(sheet, sum((c.per_item[code] for c in claims), ZERO), styles.money) for code, _ in items),
-                      _cell(sheet, sum((c.total for c in claims), ZERO), styles.money)])
-    sheet.append([_cell(sheet, "总计", styles.header), len(data.claims), len({c.member.member_id for c in data.claims}),
-                  *(_cell(sheet, sum((c.per_item[code] for c in data.claims), ZERO), styles.total) for code, _ in items),
-                  _cell(sheet, data.total, styles.total)])
-    without = [c for c in data.claims if not c.has_account and c.total > 0]
+        sheet.append([_cell(sheet, unit, styles.label), tally.count, len(tally.members),
+                      *(_cell(sheet, tally.per_item[code], styles.money) for code in codes),
+                      _cell(sheet, tally.total, styles.money)])
+    grand = _Tally.of(units.values(), codes)
+    sheet.append([_cell(sheet, "总计", styles.header), grand.count, len(grand.members),
+                  *(_cell(sheet, grand.per_item[code], styles.total) for code in codes),
+                  _cell(sheet, grand.total, styles.total)])
     sheet.append([])
     sheet.append([_cell(sheet, h, styles.header) for h in ("控制数", "件数", "人数", "金额（元）")])
-    paid_by_bank = [c for c in data.claims if c.has_account and c.total > 0]
     first_control = 4 + len(units) + 4
-    for number, (label, claims) in enumerate((
-            ("银行转账（见银行文件）", paid_by_bank), ("缺银行账号，待补后另行发放（见“待补银行账号”表）", without),
-            ("补助为零（仅通知，不发放）", [c for c in data.claims if c.total == 0])), start=first_control):
+    for number, (label, tally) in enumerate(zip(
+            ("银行转账（见银行文件）", "缺银行账号，待补后另行发放（见“待补银行账号”表）", "补助为零（仅通知，不发放）"),
+            controls, strict=True), start=first_control):
         heights[number] = height_for([(label, widths[0])])
-        sheet.append([_cell(sheet, label, styles.label), len(claims), len({c.member.member_id for c in claims}),
-                      _cell(sheet, sum((c.total for c in claims), ZERO), styles.money)])
+        sheet.append([_cell(sheet, label, styles.label), tally.count, len(tally.members),
+                      _cell(sheet, tally.total, styles.money)])
     sheet.append([])
     for role in SIGNATURES:  # signed on paper: who made, checked and approved the list
         sheet.append([_cell(sheet, f"{role}（签字）：", styles.sign), None, None,
@@ -150,26 +212,30 @@ def _summary_sheet(book: Workbook, styles: _Styles, data: PayoutData, issued: da
 
 
 def write_payouts(data: PayoutData, out: str | Path, by_unit: bool = False, issued: date | None = None,
-                  step: Callable[[], None] = lambda: None) -> dict[str, Decimal | int]:
-    """Write the workbook; returns the control figures it shows."""
+                  step: Callable[[int], None] = lambda count: None) -> dict[str, Decimal | int]:
+    """Write the workbook; returns the control figures it shows. ``step(n)``: n more rows of the detail sheet
+    written (a progress bar)."""
     book = Workbook(write_only=True)
     styles = _Styles(book)
-    summary_heights = _summary_sheet(book, styles, data, issued or beijing_today())
-    _detail_sheet(book, styles, "明细", data, data.claims, step)
+    codes = [code for code, _ in data.items]
+    units, controls = _tallies(data.claims, codes)
+    summary_heights = _summary_sheet(book, styles, data, issued or beijing_today(), units, controls)
     without = [c for c in data.claims if not c.has_account and c.total > 0]
-    _detail_sheet(book, styles, "待补银行账号", data, without, lambda: None)
+    sheets = [_detail_sheet(book, styles, "明细", data, data.claims, _Tally.of(units.values(), codes)),
+              _detail_sheet(book, styles, "待补银行账号", data, without, controls[1])]
     if by_unit:
         taken = set(book.sheetnames)
-        for unit, claims in data.by_unit().items():
-            _detail_sheet(book, styles, sheet_title(unit, taken), data, claims, lambda: None)
-    header = detail_header(data)
-    header_height = height_for(zip(header, [14, 12, 10, 22, 28] + [18] * len(data.items) + [14, 24, 24], strict=True))
+        sheets += [_detail_sheet(book, styles, sheet_title(unit, taken), data, claims, units[unit])
+                   for unit, claims in data.by_unit().items()]
+    header_height = height_for(zip(detail_header(data), _detail_widths(data), strict=True))
+    # the sheets' files, in the book's order: the summary is sheet1.xml
+    files = {f"xl/worksheets/sheet{n}.xml": rows for n, rows in enumerate(sheets, start=2)}
     with atomic_output(out) as temporary:
         book.save(temporary)
         # rows whose text wraps get the height it needs: openpyxl's write-only sheets write no row heights
-        heights = {f"xl/worksheets/sheet{n}.xml": {1: header_height} for n in range(2, len(book.sheetnames) + 1)}
-        expand_rows(temporary, {}, heights={"xl/worksheets/sheet1.xml": summary_heights, **heights})
+        heights = {name: {1: header_height} for name in files}
+        expand_rows(temporary, files, heights={"xl/worksheets/sheet1.xml": summary_heights, **heights},
+                    step=lambda name, count: step(count) if name == "xl/worksheets/sheet2.xml" else None)
+    waiting = controls[1]
     return {"claims": len(data.claims), "members": len({c.member.member_id for c in data.claims}),
-            "total": data.total, "without_account": len(without),
-            "without_account_total": sum((c.total for c in without), ZERO)}
-
+            "total": data.total, "without_account": waiting.count, "without_account_total": waiting.total}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import null, select, update
@@ -33,9 +34,15 @@ from claims.workflow.ledger import live_ledger
 from claims.workflow.users import require
 
 PAYABLE = ("approved", "paid")
+# a claim's and a member's stored row as plain named tuples: reading a field of SQLAlchemy's Row by name costs
+# ten times a named tuple's, and a 100,000-claim workbook reads each field of each row
+ClaimRecord = namedtuple("ClaimRecord", [column.name for column in ClaimRow.__table__.c])
+MemberRecord = namedtuple("MemberRecord", [column.name for column in MemberRow.__table__.c])
+BRIEF_CLAIM = ("claim_id", "member_id", "state", "batch_id")  # what the payout workbook reads of a claim
+BriefClaimRecord = namedtuple("BriefClaimRecord", BRIEF_CLAIM)
 
 
-@dataclass
+@dataclass(slots=True)
 class PayoutLine:
     item: str
     benefit: str
@@ -94,12 +101,14 @@ def mask_id(id_number: str) -> str:
 
 def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, ...] = PAYABLE,
                 kind: str | None = None, reexport: bool = False, unit: str | None = None,
-                explanations: bool = False) -> PayoutData:
+                explanations: bool = False, brief: bool = False) -> PayoutData:
     """What a batch's files show. ``unit``: only the claims of members of this unit (chosen in SQL);
     ``explanations``: the lines' stored explanations read too (letters need them, nothing else does). ``kind`` (payouts | bank): what an export of that kind pays — only approved,
     unpaid claims whose current lines (the original batch's, or a correction's) are not yet in an export of
     that kind; of a correction batch, its approved top-ups not yet exported. ``reexport``: the export again,
-    including what was exported before (a bank re-export still never includes paid claims)."""
+    including what was exported before (a bank re-export still never includes paid claims). ``brief``: of each
+    claim only its id, member, state and batch (``BRIEF_CLAIM``: the payout workbook shows no more; dates and
+    codes of 100,000 claims cost a noticeable part of its export to read)."""
     require(session, user, "export")
     batch = get_batch(session, batch_id)
     data = PayoutData(batch, policy_of(batch).policy)
@@ -107,10 +116,12 @@ def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, .
         return _adjustment_data(session, data, kind, reexport, unit)
     if kind is not None:
         states = ("approved", "paid") if (reexport and kind == "payouts") else ("approved",)
-    query = select(*ClaimRow.__table__.c).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states))
+    record, read = (BriefClaimRecord, [ClaimRow.__table__.c[name] for name in BRIEF_CLAIM]) if brief \
+        else (ClaimRecord, ClaimRow.__table__.c)
+    query = select(*read).where(ClaimRow.batch_id == batch_id, ClaimRow.state.in_(states))
     if unit is not None:
         query = query.where(ClaimRow.member_id.in_(select(MemberRow.member_id).where(MemberRow.unit == unit)))
-    claims = {c.claim_id: c for c in session.execute(query)}
+    claims = {c.claim_id: c for c in map(record._make, session.execute(query))}
     lines: dict[str, list[PayoutLine]] = defaultdict(list)
     lines_batch: dict[str, int] = {}
     explanation = ResultLineRow.explanation_json if explanations else null().label("explanation_json")
@@ -124,24 +135,34 @@ def payout_data(session: Session, batch_id: int, user: str, states: tuple[str, .
         [select(*columns).where(ResultLineRow.claim_id.in_(chunk), ResultLineRow.current.is_(True))
          for chunk in _chunks(sorted(claims), 2000)]
     for part in parts:
-        for row in session.execute(part.order_by(ResultLineRow.batch_id, ResultLineRow.position)):
-            lines[row.claim_id].append(PayoutLine(row.item, row.benefit, from_fen(row.amount_fen), row.reason,
-                                                  row.explanation_json))
-            lines_batch[row.claim_id] = row.batch_id
+        for claim_id, item, benefit, amount_fen, reason, explanation_json, line_batch in session.execute(
+                part.order_by(ResultLineRow.batch_id, ResultLineRow.position)):
+            lines[claim_id].append(PayoutLine(item, benefit, from_fen(amount_fen), reason, explanation_json))
+            lines_batch[claim_id] = line_batch
     if kind is not None and not reexport:
         done = exported(session, kind, sorted(claims))
         claims = {c: row for c, row in claims.items() if (c, lines_batch.get(c)) not in done}
-    members = {m.member_id: m for chunk in _chunks(sorted({c.member_id for c in claims.values()}), 2000)
-               for m in session.execute(select(*MemberRow.__table__.c).where(MemberRow.member_id.in_(chunk)))}
+    if unit is None:  # the whole batch: its members in one query
+        members = {m.member_id: m for m in map(MemberRecord._make, session.execute(select(*MemberRow.__table__.c).where(
+            MemberRow.member_id.in_(select(ClaimRow.member_id).where(ClaimRow.batch_id == batch_id)))))}
+    else:
+        members = {m.member_id: m for chunk in _chunks(sorted({c.member_id for c in claims.values()}), 2000)
+                   for m in map(MemberRecord._make,
+                                session.execute(select(*MemberRow.__table__.c).where(MemberRow.member_id.in_(chunk))))}
     codes = [code for code, _ in data.items]
+    chosen = []
     for claim_id, claim in claims.items():
         per_item = dict.fromkeys(codes, ZERO)
-        for line in lines[claim_id]:
+        claim_lines = lines[claim_id]
+        for line in claim_lines:
             if line.item:
                 per_item[line.item] += line.amount
-        data.claims.append(PayoutClaim(claim, members[claim.member_id], lines[claim_id], per_item,
-                                       sum(per_item.values(), ZERO), lines_batch.get(claim_id, batch_id)))
-    data.claims.sort(key=lambda c: (c.member.unit, c.member.member_id, c.claim.claim_id))
+        member = members[claim.member_id]
+        chosen.append(((member.unit, claim.member_id, claim_id),
+                       PayoutClaim(claim, member, claim_lines, per_item, sum(per_item.values(), ZERO),
+                                   lines_batch.get(claim_id, batch_id))))
+    chosen.sort(key=itemgetter(0))  # by unit, member, claim
+    data.claims.extend(claim for _, claim in chosen)
     return data
 
 

@@ -220,3 +220,57 @@ def test_many_letters_some_over_two_pages_all_lay_out(tmp_path):
     store.dispose()
     assert pages > 2000  # some letters needed a second page
     assert len(PdfReader(tmp_path / "letters.pdf").pages) == pages
+
+
+def test_letters_laid_out_from_their_broken_lines_look_as_reportlab_lays_them_out(store, paid_batch, tmp_path,
+                                                                                   monkeypatch):
+    """The letters' paragraphs keep the lines ``_p`` broke (``_Broken``) instead of reportlab's per-character CJK
+    wrapping: every page renders to the same pixels as with reportlab's own wrapping, and holds the same text."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    from reportlab.platypus import Paragraph
+
+    from exports import letters
+
+    fast, reference = tmp_path / "fast.pdf", tmp_path / "reference.pdf"
+    with store.session() as s:
+        export_letters(s, paid_batch, fast, FINANCE, None, quiet)
+        monkeypatch.setattr(letters._Broken, "breakLinesCJK", Paragraph.breakLinesCJK)
+        export_letters(s, paid_batch, reference, FINANCE, None, quiet)
+    pages = [[page.extract_text() for page in PdfReader(pdf).pages] for pdf in (fast, reference)]
+    assert pages[0] == pages[1] and len(pages[0]) >= 4
+    for pdf in (fast, reference):
+        subprocess.run(["pdftoppm", "-r", "100", "-gray", pdf, tmp_path / pdf.stem], check=True)
+    for page in sorted(tmp_path.glob("fast-*.pgm")):
+        assert page.read_bytes() == (tmp_path / page.name.replace("fast", "reference")).read_bytes(), page.name
+
+
+def test_broken_lines_with_runs_of_spaces_and_markup_draw_as_reportlab_draws_them(tmp_path, monkeypatch):
+    """Text a policy or a member's file may carry — runs of spaces, full-width spaces, &, <, codes and amounts —
+    in paragraphs of several lines, in each alignment the letters use: the same pixels as reportlab's own wrapping."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    from exports import letters
+
+    styles = letters.LetterStyles(fonts.choose_font())
+    text = ("杭州市  总工会　　职工服务中心 <通知> & “说明”，C50.9 1,234.50 " * 6 + "\n第二段　　 两个空格  之后。")
+
+    def story() -> list:  # built afresh for each document: platypus keeps layout state on a flowable
+        return [letters._p(text, style) for style in (styles.body, styles.title, styles.sign, styles.small)] \
+            + [letters._in_cell(text, styles.cell, 120)]
+
+    fast, reference = tmp_path / "fast.pdf", tmp_path / "reference.pdf"
+    margins = {"leftMargin": 20 * mm, "rightMargin": 20 * mm}  # the letters' page: the lines fit its width
+    SimpleDocTemplate(str(fast), pagesize=A4, **margins).build(story())
+    monkeypatch.setattr(letters._Broken, "breakLinesCJK", Paragraph.breakLinesCJK)
+    SimpleDocTemplate(str(reference), pagesize=A4, **margins).build(story())
+    for pdf in (fast, reference):
+        subprocess.run(["pdftoppm", "-r", "100", "-gray", pdf, tmp_path / pdf.stem], check=True)
+    pages = sorted(tmp_path.glob("fast-*.pgm"))
+    assert pages
+    for page in pages:
+        assert page.read_bytes() == (tmp_path / page.name.replace("fast", "reference")).read_bytes(), page.name
