@@ -327,3 +327,24 @@ def read_inputs_fast(policy: Policy, paths: dict[str, str | Path], today: date |
     except Exception:  # anything this path did not foresee (polars on odd data): never a traceback, the row path decides
         return None
     return Inputs(members, enrollments, claims)
+
+
+def read_records_fast(path: str | Path, kind: str, today: date | None, member_ids: set[str] | None = None,
+                      policy: Policy | Callable[[int], Policy | None] | None = None) -> list | None:
+    """The records of one CSV file of ``kind`` (``claims import``), in file order, when every row is proved
+    valid here; None when the row path must decide (and word any problem). Enrollments and claims are checked
+    against ``member_ids`` (the members already stored), enrollments against ``policy`` (one policy, or the
+    policy of each period)."""
+    try:
+        frame = read_frame(path, kind)
+        if kind == "members":
+            return list(members_of(frame, today).values())
+        if kind == "enrollments":
+            if policy is None:
+                return None
+            return enrollments_of(frame, policy, member_ids or set(), today)
+        if kind == "claims":
+            return claims_of(frame, member_ids or set(), today)
+    except Exception:  # NotProved, or anything this path did not foresee: the row path decides
+        return None
+    return None
