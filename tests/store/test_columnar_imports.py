@@ -162,3 +162,36 @@ def test_enrollment_text_is_the_defined_json(enrollment):
                  MONEY, TEXT, DAYS))
 def test_claim_text_is_the_defined_json(claim):
     assert row_json(claim) == _defined(claim)
+
+
+# ── the insert itself (claims/store/bulk.py) ─────────────────────────────────────────────────────────
+
+def _members(prefix: str) -> list[dict]:
+    return [{"member_id": f"{prefix}{n}", "name": f"会员\"{n}\\", "id_number": "330102199007070374", "gender": "male",
+             "birth_date": date(1990, 7, 7 + n), "unit": "单位", "row_sha256": "0" * 64,
+             "import_id": 1} for n in range(3)]
+
+
+def test_bulk_insert_stores_what_a_core_insert_stores_and_rolls_back_with_the_session(store):
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from claims.store.bulk import insert_rows
+
+    add_users(store)
+    with store.session() as s:
+        s.add(ImportRecord(kind="members", file_name="m.csv", file_sha256="0" * 64, rows=3, added=3, unchanged=0,
+                           resubmitted=0, imported_by=CLERK, imported_at=datetime(2026, 1, 1)))
+    with store.session() as s:
+        insert_rows(s, MemberRow.__table__, _members("A"))  # bank name, account and phone left to their defaults
+        s.execute(MemberRow.__table__.insert(), _members("B"))
+    with store.session() as s:
+        stored = [tuple(row) for row in s.execute(text("select * from members order by member_id"))]
+    assert len(stored) == 6
+    assert [row[1:] for row in stored[:3]] == [row[1:] for row in stored[3:]]  # the database holds the same values
+    with store.session() as s:
+        insert_rows(s, MemberRow.__table__, _members("C"))
+        s.rollback()
+    with store.session() as s:
+        assert s.scalar(select(MemberRow.member_id).where(MemberRow.member_id.like("C%"))) is None
