@@ -19,7 +19,7 @@ from claims.policy import LoadedPolicy, parse_policy
 from claims.store.bulk import insert_rows
 from claims.store.explanations import compact_explanation_json
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
-from claims.store.records import claim_of, enrollment_of, member_of
+from claims.store.records import ENROLLMENT_COLUMNS, MEMBER_COLUMNS, claim_of, records
 from claims.store.snapshot import inputs_json
 from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
@@ -47,10 +47,10 @@ def inputs_for(session: Session, claim_rows: list) -> Inputs:
     member_ids = sorted({row.member_id for row in claim_rows})
     members, enrollments = {}, []
     for chunk in _chunks(member_ids, 5000):
-        members.update({m.member_id: member_of(m) for m in session.execute(
-            select(*MemberRow.__table__.c).where(MemberRow.member_id.in_(chunk)))})
-        enrollments += [enrollment_of(e) for e in session.execute(
-            select(*EnrollmentRow.__table__.c).where(EnrollmentRow.member_id.in_(chunk)))]
+        found = records(Member, session.execute(select(*MEMBER_COLUMNS).where(MemberRow.member_id.in_(chunk))))
+        members.update(zip([m.member_id for m in found], found, strict=True))
+        enrollments += records(Enrollment, session.execute(
+            select(*ENROLLMENT_COLUMNS).where(EnrollmentRow.member_id.in_(chunk))))
     return Inputs(members, enrollments, [claim_of(row) for row in claim_rows])
 
 
