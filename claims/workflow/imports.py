@@ -22,7 +22,6 @@ from claims.engine import Claim, Enrollment, Member
 from claims.intake.checks import check_claims, check_enrollments, check_members, duplicated_claims
 from claims.intake.rows import Parsed, ParsedTable, parse_table
 from claims.intake.tables import read_table
-from claims.money import to_fen
 from claims.policy import LoadedPolicy
 from claims.policy.schema import Policy
 from claims.problems import Problem, ProblemsFound
@@ -72,17 +71,22 @@ _CLAIM_JSON = ('{"admission_date": %s, "claim_id": %s, "diagnoses": %s, "diagnos
 _ENROLLMENT_JSON = '{"item": %s, "member_id": %s, "period": %s, "shares": %s, "start_date": %s}'
 
 
+def claim_json_of(fields: dict[str, Any]) -> str:
+    """The hashed text of a claim from its column values (``claim_record``), each as text."""
+    text = encode_basestring
+    return _CLAIM_JSON % tuple(text(str(fields[name])) for name in _CLAIM_FIELDS)
+
+
+_CLAIM_FIELDS = ("admission_date", "claim_id", "diagnoses", "diagnosis_date", "discharge_date", "event_type",
+                 "hospital_level", "insurance_paid_fen", "invoice_no", "member_id", "procedures",
+                 "self_pay_in_scope_fen", "self_pay_out_of_scope_fen", "submitted_date", "total_cost_fen")
+
+
 def row_json(record: Claim | Member | Enrollment) -> str:
     """The text ``row_sha256`` hashes."""
     text = encode_basestring
     if isinstance(record, Claim):
-        return _CLAIM_JSON % (
-            text(str(record.admission_date)), text(str(record.claim_id)), text(";".join(record.diagnoses)),
-            text(str(record.diagnosis_date)), text(str(record.discharge_date)), text(str(record.event_type)),
-            text(str(record.hospital_level)), text(str(to_fen(record.insurance_paid))), text(str(record.invoice_no)),
-            text(str(record.member_id)), text(";".join(record.procedures)), text(str(to_fen(record.self_pay_in_scope))),
-            text(str(to_fen(record.self_pay_out_of_scope))), text(str(record.submitted_date)),
-            text(str(to_fen(record.total_cost))))
+        return claim_json_of(claim_record(record))
     if isinstance(record, Member):
         return _MEMBER_JSON % (
             text(str(record.bank_account)), text(str(record.bank_name)), text(str(record.birth_date)),
@@ -188,10 +192,11 @@ def _import_columnar(session: Session, kind: str, path: str | Path, user: str, p
     stored = _stored(session, kind, {record.period for record in records} if kind == "enrollments" else set())
     new_rows = []
     for record in records:
-        digest = row_sha256(record)
+        fields = claim_record(record) if kind == "claims" else None  # worked out once: hashed and stored
+        digest = hashlib.sha256((claim_json_of(fields) if fields else row_json(record)).encode()).hexdigest()
         found = stored.get(_key(kind, record))
         if found is None:
-            new_rows.append(_row(kind, record, digest))
+            new_rows.append(_row(kind, record, digest, fields))
         elif found[0] == digest and found[1] != "returned":
             result.unchanged += 1
         else:
@@ -296,13 +301,15 @@ def _existing(session: Session, kind: str, record):
         EnrollmentRow.period == record.period)).first()
 
 
-def _row(kind: str, record, digest: str) -> dict:
+def _row(kind: str, record, digest: str, fields: dict[str, Any] | None = None) -> dict:
+    """The row to insert; ``fields``: a claim's ``claim_record`` when already worked out."""
     if kind == "members":
         return {**member_record(record), "row_sha256": digest}
     if kind == "enrollments":
         return {"member_id": record.member_id, "item": record.item, "period": record.period,
                 "shares": record.shares, "start_date": record.start_date, "row_sha256": digest}
-    return {**claim_record(record), "state": "received", "version": 1, "row_sha256": digest, "decision_note": ""}
+    return {**(fields or claim_record(record)), "state": "received", "version": 1, "row_sha256": digest,
+            "decision_note": ""}
 
 
 def _inserter(session: Session, kind: str, rows: list[dict]):
