@@ -101,8 +101,37 @@ def measure(url: str, paths: dict[str, Path], folder: Path) -> dict:
     return figures
 
 
-def bench_database(size: int, work: Path, results: dict, only: tuple[str, ...] = DATABASES) -> None:
-    """Both databases on the same generated files (CSV); PostgreSQL skipped, and said so, where not installed."""
+def log_slow_statements(server: str, milliseconds: int) -> Path:
+    """Have the cluster log every statement slower than ``milliseconds`` (``log_min_duration_statement``);
+    the server's log file (``tests/databases.py`` writes it beside the data directory)."""
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"ALTER SYSTEM SET log_min_duration_statement = {int(milliseconds)}"))
+            connection.execute(text("SELECT pg_reload_conf()"))
+            data_directory = connection.execute(text("SHOW data_directory")).scalar()
+    finally:
+        admin.dispose()
+    return Path(data_directory).parent / "log"
+
+
+def slowest_statements(log: Path, top: int = 12) -> list[tuple[float, int, str]]:
+    """(total ms, count, statement's first words) of the logged statements, slowest first."""
+    import re
+
+    totals: dict[str, list] = {}
+    for match in re.finditer(r"duration: ([0-9.]+) ms  (?:statement|execute [^:]*): (.{0,90})", log.read_text(
+            encoding="utf-8", errors="replace")):
+        entry = totals.setdefault(" ".join(match.group(2).split()), [0.0, 0])
+        entry[0] += float(match.group(1))
+        entry[1] += 1
+    return sorted(((round(ms, 1), n, what) for what, (ms, n) in totals.items()), reverse=True)[:top]
+
+
+def bench_database(size: int, work: Path, results: dict, only: tuple[str, ...] = DATABASES,
+                   slow_ms: int | None = None) -> None:
+    """Both databases on the same generated files (CSV); PostgreSQL skipped, and said so, where not installed.
+    ``slow_ms``: PostgreSQL logs every statement slower than that, and the slowest are reported."""
     import shutil
 
     paths = data(size, work)
@@ -118,8 +147,11 @@ def bench_database(size: int, work: Path, results: dict, only: tuple[str, ...] =
 
         try:
             with postgres_cluster() as server:
+                log = log_slow_statements(server, slow_ms) if slow_ms is not None else None
                 results["database_postgresql"] = {"claims": size,
                                                   **measure(new_database(server, "bench"), paths, folder)}
+                if log is not None:
+                    results["database_postgresql"]["slowest_statements"] = slowest_statements(log)
         except PostgresMissing as missing:
             print(f"  PostgreSQL skipped: {missing}", flush=True)
 
@@ -136,10 +168,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench-data")
     parser.add_argument("--db", action="append", choices=DATABASES)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-database.json")
+    parser.add_argument("--pg-slow-ms", type=int, default=None,
+                        help="PostgreSQL: log statements slower than this many ms and report the slowest")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict = {}
-    bench_database(int(100_000 * args.scale), args.work, results, tuple(args.db or DATABASES))
+    bench_database(int(100_000 * args.scale), args.work, results, tuple(args.db or DATABASES), args.pg_slow_ms)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     import benchmarks.run as runner
 
@@ -150,7 +184,9 @@ def main() -> None:
         cpu = [results.get(f"database_{db}", {}).get(key.removesuffix("_s") + "_cpu_s") for db in DATABASES]
         print(f"{label:<62} " + " ".join(f"{c:>12.2f}" if c is not None else f"{'—':>12}" for c in cpu))
     for name, figures in results.items():
-        print(name, {k: v for k, v in figures.items() if not k.endswith("_s")})
+        print(name, {k: v for k, v in figures.items() if not k.endswith("_s") and k != "slowest_statements"})
+        for ms, count, what in figures.get("slowest_statements", []):
+            print(f"  {ms:>10,.0f} ms  {count:>5}×  {what}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from claims.engine import Claim, Enrollment, Member
@@ -15,6 +16,17 @@ def member_record(m: Member) -> dict[str, Any]:
     return {"member_id": m.member_id, "name": m.name, "id_number": m.id_number, "gender": m.gender,
             "birth_date": m.birth_date, "unit": m.unit, "bank_name": m.bank_name, "bank_account": m.bank_account,
             "phone": m.phone}
+
+
+# the columns of a member's and an enrollment's row in the order of the engine record's fields: selected so,
+# each row becomes its record in C (``records``), with no Python frame per row
+MEMBER_COLUMNS = tuple(MemberRow.__table__.c[name] for name in Member._fields)
+ENROLLMENT_COLUMNS = tuple(EnrollmentRow.__table__.c[name] for name in Enrollment._fields)
+
+
+def records(cls: type, rows) -> list:
+    """Engine records (NamedTuples) from rows whose columns are the record's fields, in order."""
+    return list(map(partial(tuple.__new__, cls), rows))
 
 
 def member_of(row: MemberRow) -> Member:
@@ -38,8 +50,8 @@ def claim_record(c: Claim) -> dict[str, Any]:
 
 def claim_of(row: ClaimRow) -> Claim:
     return Claim(row.claim_id, row.member_id, row.event_type, row.admission_date, row.discharge_date,
-                 row.diagnosis_date, row.hospital_level, tuple(c for c in row.diagnoses.split(";") if c),
-                 tuple(c for c in row.procedures.split(";") if c),
+                 row.diagnosis_date, row.hospital_level, tuple(filter(None, row.diagnoses.split(";"))),
+                 tuple(filter(None, row.procedures.split(";"))),
                  *(from_fen(getattr(row, f"{name}_fen")) for name in MONEY), row.invoice_no, row.submitted_date)
 
 

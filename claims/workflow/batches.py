@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session, defer
 
 from claims import ENGINE_VERSION
 from claims.engine import Claim, Enrollment, Ledger, Member
-from claims.engine.explain import stored_explanation_json
 from claims.engine.periods import period_end, period_of, period_start
 from claims.intake.checks import enrollment_problems
 from claims.money import to_fen
 from claims.policy import LoadedPolicy, parse_policy
 from claims.store.bulk import insert_rows
+from claims.store.explanations import compact_explanation_json
 from claims.store.models import Batch, ClaimRow, EnrollmentRow, MemberRow, ResultLineRow
-from claims.store.records import claim_of, enrollment_of, member_of
+from claims.store.records import ENROLLMENT_COLUMNS, MEMBER_COLUMNS, claim_of, records
 from claims.store.snapshot import inputs_json
 from claims.workflow import audit_log, digests
 from claims.workflow.errors import Refusal
@@ -47,10 +47,10 @@ def inputs_for(session: Session, claim_rows: list) -> Inputs:
     member_ids = sorted({row.member_id for row in claim_rows})
     members, enrollments = {}, []
     for chunk in _chunks(member_ids, 5000):
-        members.update({m.member_id: member_of(m) for m in session.execute(
-            select(*MemberRow.__table__.c).where(MemberRow.member_id.in_(chunk)))})
-        enrollments += [enrollment_of(e) for e in session.execute(
-            select(*EnrollmentRow.__table__.c).where(EnrollmentRow.member_id.in_(chunk)))]
+        found = records(Member, session.execute(select(*MEMBER_COLUMNS).where(MemberRow.member_id.in_(chunk))))
+        members.update(zip([m.member_id for m in found], found, strict=True))
+        enrollments += records(Enrollment, session.execute(
+            select(*ENROLLMENT_COLUMNS).where(EnrollmentRow.member_id.in_(chunk))))
     return Inputs(members, enrollments, [claim_of(row) for row in claim_rows])
 
 
@@ -210,7 +210,7 @@ def line_row(batch_id: int, position: int, line, claim_version: int) -> dict:
         "batch_id": batch_id, "claim_id": line.claim_id, "claim_version": claim_version,
         "member_id": line.member_id, "period": line.period, "item": line.item, "benefit": line.benefit,
         "position": position, "amount_fen": to_fen(line.amount), "reason": line.reason.value if line.reason else "",
-        "explanation_json": stored_explanation_json(line.explanation),
+        "explanation_json": compact_explanation_json(line.explanation),
         "counted": count is not None, "base_fen": None if count is None or count.base is None else to_fen(count.base),
         "days": None if count is None else count.days, "lump_scope": None if count is None else count.lump_scope,
         "ends_cover": bool(count and count.ends_cover), "current": True, "live_from": None, "live_until": None,
