@@ -8,11 +8,9 @@ form itself: ~3.5 µs a line, 250,000 lines a batch of 100,000 claims."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
-from claims.engine.explain import CAPS, stored_explanation_json
+from claims.engine.explain import stored_explanation_data, stored_explanation_json
 from claims.engine.model import Explanation
 
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
@@ -21,19 +19,7 @@ _ENCODER = msgspec.json.Encoder(decimal_format="string")
 def compact_explanation_json(explanation: Explanation) -> str:
     """``stored_explanation_json(explanation)``, faster. A value msgspec cannot write as the engine's form
     would (never seen in the engine's explanations) is left to the engine's own encoder."""
-    steps = []
-    for s in explanation.steps:
-        step: dict[str, Any] = {"step": s.code, "values": s.values}
-        if s.reference:
-            step["reference"] = s.reference
-        if s.effective is not None:
-            step["effective"] = s.effective
-        steps.append(step)
-    data: dict[str, Any] = {"steps": steps}
-    for name in CAPS:
-        value = getattr(explanation, name)
-        if value is not None:
-            data[name] = value
+    data = stored_explanation_data(explanation)
     try:
         return _ENCODER.encode(data).decode()
     except Exception:  # noqa: BLE001 — whatever msgspec refuses, the reference encoder decides

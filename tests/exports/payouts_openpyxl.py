@@ -5,81 +5,22 @@ compares the workbook against, cell by cell."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import copy
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
 from claims.money import ZERO
 from claims.workflow.payouts import PayoutClaim, PayoutData, mask_id
-from exports.safety import atomic_output, sheet_title, text_cell
+from exports.payouts import NO_ACCOUNT, SIGNATURES, _cell, _prepare, _Styles, detail_header
+from exports.safety import atomic_output, sheet_title
 from exports.sheetxml import expand_rows, height_for
 from exports.words import beijing_today, cn_date
 
-MONEY_FORMAT = "#,##0.00"
-NO_ACCOUNT = "（无银行账号）"
-SIGNATURES = ("制表", "复核", "审批")
-
-
-class _Styles:
-    def __init__(self, book: Workbook):
-        self.money = NamedStyle("money", number_format=MONEY_FORMAT)
-        self.header = NamedStyle("header", font=Font(bold=True), fill=PatternFill("solid", fgColor="DDEBF7"),
-                                 alignment=Alignment(horizontal="center", vertical="center", wrap_text=True))
-        self.total = NamedStyle("total_money", number_format=MONEY_FORMAT, font=Font(bold=True))
-        self.title = NamedStyle("title", font=Font(bold=True, size=14))
-        self.warn = NamedStyle("warn", fill=PatternFill("solid", fgColor="FCE4D6"))
-        self.label = NamedStyle("label", alignment=Alignment(wrap_text=True, vertical="center"))
-        self.sign = NamedStyle("sign", font=Font(size=12), alignment=Alignment(vertical="bottom"))
-        for style in (self.money, self.header, self.total, self.title, self.warn, self.label, self.sign):
-            book.add_named_style(style)
-
-
-_STYLE_ARRAYS: WeakKeyDictionary = WeakKeyDictionary()  # workbook → named style → its cells' style array
-
-
-def _cell(sheet, value, style=None):
-    """A cell of a write-only sheet; a string is text, never a formula. Per cell this is most of the export's
-    time at 100,000 claims, so: a plain value that openpyxl writes as it is (a number, or a string that cannot
-    be taken for a formula or an error) is passed through, and a styled cell gets a copy of the style array a
-    first cell of that style got (setting a named style on every cell looks it up in the workbook each time)."""
-    if style is None:
-        if not isinstance(value, str) or value[:1] not in ("=", "#"):
-            return value
-        return text_cell(sheet, value)
-    arrays = _STYLE_ARRAYS.setdefault(sheet.parent, {})
-    array = arrays.get(style.name)
-    if array is None:
-        array = arrays[style.name] = text_cell(sheet, None, style)._style
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    cell._style = copy(array)
-    return cell
-
-
-def _prepare(sheet, widths: list[int], header_row: int) -> None:
-    """Freeze the header, set widths, print landscape fitted to the page width with the header repeated."""
-    sheet.freeze_panes = f"A{header_row + 1}"
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = "9"  # A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-
-
-def detail_header(data: PayoutData) -> list[str]:
-    return ["申请编号", "会员编号", "姓名", "身份证号", "单位", *(f"{name}（元）" for _, name in data.items),
-            "合计（元）", "开户行", "银行账号"]
+# the styles, the cell helper, the sheet set-up and the header are the exporter's own (shared, not copied): what
+# this reference keeps is writing every row through openpyxl, which the exporter no longer does
 
 
 def _detail_sheet(book: Workbook, styles: _Styles, title: str, data: PayoutData, claims: list[PayoutClaim],
