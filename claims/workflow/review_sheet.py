@@ -20,6 +20,7 @@ import must compare, and this module settles them:
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 import zipfile
@@ -94,7 +95,7 @@ def _value(cell):
     if type(cell) is float:
         if cell.is_integer():
             return int(cell)
-        if cell != cell or cell in (float("inf"), float("-inf")):
+        if not math.isfinite(cell):
             raise ValueError("not a number")
         return Decimal(repr(cell))  # the double's shortest decimal text, exactly (see the module's docstring)
     if isinstance(cell, bool | int | datetime | date | time | timedelta):
