@@ -31,6 +31,23 @@ def _free_port() -> int:
 
 
 @contextmanager
+def staffed_database(folder):
+    """A new SQLite database in ``folder`` with the staff users of tests/store/helpers (``add_users``): yields
+    its address and an open ``Store`` for the test's own data, disposed of afterwards (before ``serve``)."""
+    from claims.store.database import Store, init_database
+    from tests.store.helpers import add_users
+
+    url = f"sqlite:///{folder / 'claims.db'}"
+    init_database(url)
+    store = Store(url)
+    try:
+        add_users(store)
+        yield url, store
+    finally:
+        store.dispose()
+
+
+@contextmanager
 def serve(url: str):
     """`claims serve` on ``url`` (an initialised database) on a free port; yields its base address."""
     port = _free_port()

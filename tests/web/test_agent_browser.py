@@ -9,12 +9,20 @@ import time
 import pytest
 from openpyxl import load_workbook
 
-from claims.store.database import Store, init_database
 from claims.workflow.batches import create_batch
 from claims.workflow.decisions import decide
 from claims.workflow.users import add_user
-from tests.store.helpers import ADMIN, CLERK, PASSWORD, REVIEWER, SCENARIOS, add_users, import_folder, policy
-from tests.web.browsing import click_and_wait, log_in, needs_chromium, serve, shoot, start_browser, text_of
+from tests.store.helpers import ADMIN, CLERK, PASSWORD, REVIEWER, SCENARIOS, import_folder, policy
+from tests.web.browsing import (
+    click_and_wait,
+    log_in,
+    needs_chromium,
+    serve,
+    shoot,
+    staffed_database,
+    start_browser,
+    text_of,
+)
 
 pytestmark = needs_chromium
 
@@ -26,18 +34,14 @@ HZ2 = SCENARIOS / "hz_waiting_level_deductible"
 def server(tmp_path_factory):
     """北京某公司工会's members and claims (E1–E6) and HZ001 of the agent's unit (A1–A4), stored by the clerk."""
     folder = tmp_path_factory.mktemp("agent-web")
-    url = f"sqlite:///{folder / 'claims.db'}"
-    init_database(url)
-    store = Store(url)
-    add_users(store)
-    import_folder(store, SCENARIOS / "bj_shares_waiting_cover_end", "beijing")
-    import_folder(store, SCENARIOS / "hz_bands_caps_stacking", "hangzhou")
-    with store.session() as s:
-        add_user(s, ADMIN, AGENT, "agent", PASSWORD, UNIT)
-        create_batch(s, policy("hangzhou"), 2025, CLERK, claim_ids=["A1", "A2", "A3", "A4"])
-    with store.session() as s:
-        decide(s, "A1", "approve", REVIEWER)
-    store.dispose()
+    with staffed_database(folder) as (url, store):
+        import_folder(store, SCENARIOS / "bj_shares_waiting_cover_end", "beijing")
+        import_folder(store, SCENARIOS / "hz_bands_caps_stacking", "hangzhou")
+        with store.session() as s:
+            add_user(s, ADMIN, AGENT, "agent", PASSWORD, UNIT)
+            create_batch(s, policy("hangzhou"), 2025, CLERK, claim_ids=["A1", "A2", "A3", "A4"])
+        with store.session() as s:
+            decide(s, "A1", "approve", REVIEWER)
     with serve(url) as base:
         yield base
 

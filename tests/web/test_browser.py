@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from claims.store.database import Store, init_database
-from tests.store.helpers import PASSWORD, REVIEWER, add_users
+from tests.store.helpers import PASSWORD, REVIEWER
 from tests.web.browsing import (
     needs_chromium,
     new_document,
     serve,
     shoot,
+    staffed_database,
     start_browser,
     submit_login,
     text_of,
@@ -21,11 +21,8 @@ pytestmark = needs_chromium
 
 @pytest.fixture
 def server(tmp_path):
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
-    init_database(url)
-    store = Store(url)
-    add_users(store)
-    store.dispose()
+    with staffed_database(tmp_path) as (url, _):
+        pass
     with serve(url) as base:
         yield base
 

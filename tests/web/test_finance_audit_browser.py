@@ -9,15 +9,15 @@ import time
 import pytest
 from openpyxl import load_workbook
 
-from claims.store.database import Store, init_database
 from tests.conftest import ROOT
-from tests.store.helpers import AUDITOR, FINANCE, PASSWORD, add_users, batch_and_approve, import_folder
+from tests.store.helpers import AUDITOR, FINANCE, PASSWORD, batch_and_approve, import_folder
 from tests.web.browsing import (
     click_and_wait,
     log_in,
     needs_chromium,
     serve,
     shoot,
+    staffed_database,
     start_browser,
     text_of,
 )
@@ -28,13 +28,9 @@ SMALL = ROOT / "tests" / "fixtures" / "small"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('finance-audit') / 'claims.db'}"
-    init_database(url)
-    store = Store(url)
-    add_users(store)
-    import_folder(store, SMALL, "hangzhou")
-    batch = batch_and_approve(store, "hangzhou")
-    store.dispose()
+    with staffed_database(tmp_path_factory.mktemp("finance-audit")) as (url, store):
+        import_folder(store, SMALL, "hangzhou")
+        batch = batch_and_approve(store, "hangzhou")
     with serve(url) as base:
         yield base, batch
 

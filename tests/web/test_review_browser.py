@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import pytest
 
-from claims.store.database import Store, init_database
 from claims.workflow.users import add_user
 from tests.store.helpers import (
     ADMIN,
     CLERK,
     PASSWORD,
     REVIEWER,
-    add_users,
     import_folder,
     publish_and_approve,
 )
-from tests.web.browsing import click_and_wait, log_in, needs_chromium, serve, shoot, start_browser, text_of
+from tests.web.browsing import (
+    click_and_wait,
+    log_in,
+    needs_chromium,
+    serve,
+    shoot,
+    staffed_database,
+    start_browser,
+    text_of,
+)
 from tests.web.review_data import write_period
 
 pytestmark = needs_chromium
@@ -26,15 +33,11 @@ pytestmark = needs_chromium
 
 @pytest.fixture
 def server(tmp_path):
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
-    init_database(url)
-    store = Store(url)
-    add_users(store)
-    with store.session() as s:
-        add_user(s, ADMIN, CLERK, "reviewer")  # the clerk may review — but not their own batch
-    import_folder(store, write_period(tmp_path / "period", claims=60), "hangzhou")
-    publish_and_approve(store)
-    store.dispose()
+    with staffed_database(tmp_path) as (url, store):
+        with store.session() as s:
+            add_user(s, ADMIN, CLERK, "reviewer")  # the clerk may review — but not their own batch
+        import_folder(store, write_period(tmp_path / "period", claims=60), "hangzhou")
+        publish_and_approve(store)
     with serve(url) as base:
         yield base
 
